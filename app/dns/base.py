@@ -15,7 +15,7 @@ class DnsProvider(Protocol):
         """Add a TXT record `fqdn` (absolute, trailing dot) holding `value`; keep other values."""
         ...
 
-    async def wait_for_txt(self, fqdn: str, value: str, timeout: float) -> None:
+    async def wait_for_txt(self, fqdn: str, value: str, timeout: float) -> None:  # noqa: ASYNC109
         """Return once every authoritative server of the zone serves `value` at `fqdn`."""
         ...
 

@@ -1,0 +1,12 @@
+"""The broker's DNS provider registry with every built-in provider registered."""
+
+from __future__ import annotations
+
+from app.dns.base import DnsProviderRegistry
+from app.dns.rfc2136 import Rfc2136Provider
+
+
+def default_dns_registry() -> DnsProviderRegistry:
+    registry = DnsProviderRegistry()
+    registry.register("rfc2136", Rfc2136Provider.from_config)
+    return registry

@@ -1,0 +1,1 @@
+"""Cryptography the broker does itself: data encryption at rest, keys, CSRs."""

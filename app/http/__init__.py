@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: problem documents, request ids, docs, health."""

@@ -1,0 +1,57 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="health_live", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    operation_id="health_ready",
+    summary="Readiness: the database and Redis answer",
+    responses={503: {"description": "A dependency is down; the body names which"}},
+)
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    async def database() -> None:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def redis() -> None:
+        await runtime.redis.ping()
+
+    checks = {"database": database, "redis": redis}
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=2.0)
+            results[name] = "ok"
+        except Exception as exc:  # any failure means not ready; say which and why
+            results[name] = f"failed: {type(exc).__name__}"
+    failed = [name for name, result in results.items() if result != "ok"]
+    if failed:
+        return JSONResponse(
+            {
+                "type": "https://certbroker.dev/problems/unavailable",
+                "title": "Service unavailable",
+                "status": 503,
+                "detail": "not ready: " + ", ".join(f"{n} {results[n]}" for n in failed),
+                "instance": "/readyz",
+                "checks": results,
+            },
+            status_code=503,
+            media_type="application/problem+json",
+        )
+    return JSONResponse({"status": "ready", "checks": results})

@@ -1,0 +1,99 @@
+"""Every error the API gives, as RFC 9457 application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import PROBLEM_BASE, AppError
+
+log = logging.getLogger("certbroker.http")
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "The request is not valid"),
+    429: ("rate-limited", "Too many requests"),
+    500: ("internal-error", "Internal server error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    instance: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    code, title = _TITLES.get(status, ("error", "Error"))
+    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
+    body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """FastAPI's validation errors as `{field, msg, type}` items naming the field dotted."""
+    items = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        items.append(
+            {
+                "loc": loc,
+                "field": ".".join(loc),
+                "msg": error.get("msg", "invalid"),
+                "type": error.get("type", "invalid"),
+            }
+        )
+    return items
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("request failed: %s", exc.detail)
+        return JSONResponse(
+            exc.problem(instance=request.url.path),
+            status_code=exc.status,
+            headers=exc.headers,
+            media_type=PROBLEM_JSON,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['msg']}" for e in errors[:5])
+        return problem_response(422, summary, request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no resource at {request.url.path}"
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return problem_response(
+            exc.status_code, detail, request.url.path, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem_response(500, "an unexpected error occurred", request.url.path)

@@ -1,0 +1,59 @@
+"""create_app(): the API process — lifespan builds the shared runtime; routers; error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.http.docs import install_docs
+from app.http.problems import install_problem_handlers
+from app.http.request_context import RequestContextMiddleware
+from app.logs import configure_logging
+from app.openapi_schema import install_openapi
+from app.routers import include_routers
+from app.runtime import Runtime
+from app.settings import Settings
+
+DESCRIPTION = """
+Certbroker orders, validates, approves, renews, revokes and monitors TLS certificates from
+Sectigo: OV and EV through the Sectigo Certificate Manager, DV through Sectigo ACME.
+
+Authenticate with an API client's credentials (OAuth2 client credentials at `/oauth/token`)
+and send the access token as `Authorization: Bearer <token>`. Errors are
+`application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_runtime = runtime is None
+        app.state.runtime = runtime or Runtime.build(settings)
+        try:
+            yield
+        finally:
+            if own_runtime:
+                await app.state.runtime.close()
+
+    if runtime is None:
+        configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Certbroker",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    install_problem_handlers(app)
+    include_routers(app)
+    install_docs(app)
+    install_openapi(app, settings)
+    return app

@@ -1,0 +1,93 @@
+"""The transactional outbox: jobs are staged in the same transaction as the state they act on,
+and a relay hands them to Redis only after that transaction committed.
+
+Redis may lose everything; the database does not. The relay is at-least-once, the worker's
+claim makes delivery effectively once, and the reconciler re-stages work whose Redis entry
+vanished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+from app.jobs.models import Job, JobState
+
+log = logging.getLogger("certbroker.outbox")
+
+NUDGE_SUFFIX = ":outbox-nudge"
+STAGED_FLAG = "outbox_staged"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="job.id", index=True, max_length=32)
+    enqueue_seq: int
+    defer_until: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    relayed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+def stage_job(session: AsyncSession, job: Job, run_at: dt.datetime | None = None) -> None:
+    """Mark `job` for hand-over to Redis once the surrounding transaction commits."""
+    job.enqueue_seq += 1
+    job.state = JobState.PENDING
+    job.run_at = run_at or utcnow()
+    job.updated_at = utcnow()
+    session.add(job)
+    session.add(OutboxMessage(job_id=job.id, enqueue_seq=job.enqueue_seq, defer_until=job.run_at))
+    session.info[STAGED_FLAG] = True
+
+
+async def nudge(redis: Redis, queue_name: str) -> None:
+    """Wake the relay after a commit that staged work; losing a nudge only costs latency."""
+    try:
+        await redis.lpush(queue_name + NUDGE_SUFFIX, b"1")
+        await redis.ltrim(queue_name + NUDGE_SUFFIX, 0, 0)
+    except Exception as exc:  # Redis down: the relay's own polling still finds the rows
+        log.warning("outbox nudge failed: %s", type(exc).__name__)
+
+
+Enqueue = Callable[[str, str, dt.datetime], Awaitable[None]]
+
+
+async def relay_batch(session: AsyncSession, enqueue: Enqueue, limit: int = 100) -> int:
+    """Hand unrelayed messages to Redis; returns how many. Caller commits.
+
+    `enqueue(arq_job_id, job_id, defer_until)` must be idempotent for one arq job id (arq
+    refuses a second job under an id it still holds), so a crash after enqueue and before the
+    commit only repeats a no-op.
+    """
+    query = (
+        select(OutboxMessage, Job)
+        .join(Job, Job.id == OutboxMessage.job_id)
+        .where(OutboxMessage.relayed_at.is_(None))  # type: ignore[union-attr]
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = (await session.execute(query)).all()
+    now = utcnow()
+    for message, job in rows:
+        # A message superseded by a later staging of the same job is dropped, not sent.
+        if message.enqueue_seq == job.enqueue_seq and job.state == JobState.PENDING:
+            await enqueue(f"cb:{job.id}:{job.enqueue_seq}", job.id, message.defer_until)
+            await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.enqueue_seq == message.enqueue_seq)
+                .where(Job.state == JobState.PENDING)
+                .values(state=JobState.QUEUED, updated_at=now)
+            )
+        message.relayed_at = now
+        session.add(message)
+    return len(rows)

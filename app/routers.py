@@ -1,0 +1,13 @@
+"""Every router of the API, in the order they appear in the documentation."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.http.health import router as health_router
+from app.jobs.router import router as jobs_router
+
+
+def include_routers(app: FastAPI) -> None:
+    app.include_router(health_router)
+    app.include_router(jobs_router)

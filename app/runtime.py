@@ -1,0 +1,50 @@
+"""The long-lived objects one process shares: engine, sessions, Redis, HTTP clients, backends.
+
+Built once by the API's lifespan or the worker's startup, handed down explicitly; nothing
+below reads global configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.crypto.secretbox import SecretBox
+from app.db import create_engine, session_factory
+from app.dns.base import DnsProviderRegistry
+from app.issuers.base import IssuerRegistry
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    http: httpx.AsyncClient
+    secretbox: SecretBox
+    issuers: IssuerRegistry = field(default_factory=IssuerRegistry)
+    dns_providers: DnsProviderRegistry = field(default_factory=DnsProviderRegistry)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            redis=Redis.from_url(settings.redis_url),
+            http=httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)),
+            secretbox=SecretBox(settings.data_key_bytes, settings.data_key_id),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.redis.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,105 @@
+"""One Settings object for the whole service, read from CERTBROKER_* variables and `.env`."""
+
+from __future__ import annotations
+
+import base64
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Well-known development values. Production refuses to start while any of them is in use.
+DEV_DATA_KEY = base64.b64encode(b"certbroker-development-key-32by!").decode()
+DEV_SECRETS = {DEV_DATA_KEY}
+
+
+class ExternalIdp(BaseModel):
+    """An external identity provider whose JWT access tokens the broker also accepts."""
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    tenant_claim: str = "tenant"
+    scope_claim: str = "scope"
+    algorithms: list[str] = ["RS256", "ES256"]
+
+
+class AuthSettings(BaseModel):
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "certbroker"
+    access_token_ttl: int = Field(default=900, ge=30, le=86400)
+    signing_key_rotation_days: int = Field(default=30, ge=1)
+    external_idps: list[ExternalIdp] = []
+    jwks_cache_seconds: int = 300
+
+
+class JobSettings(BaseModel):
+    queue_name: str = "certbroker:queue"
+    max_attempts: int = 20
+    reconcile_interval_seconds: int = 30
+    # A job whose Redis entry vanished is re-enqueued after this long without progress.
+    stale_after_seconds: int = 60
+    relay_batch: int = 100
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CERTBROKER_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/certbroker.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    # AES-256-GCM data-encryption keys: the active key id and every key by id (base64, 32 bytes).
+    # Old ids stay listed so rows written under them still decrypt after a rotation.
+    data_key_id: str = "dev"
+    data_keys: dict[str, SecretStr] = {"dev": SecretStr(DEV_DATA_KEY)}
+    auth: AuthSettings = AuthSettings()
+    jobs: JobSettings = JobSettings()
+    sandbox_mode: bool = False
+    metrics_public: bool = False
+
+    @field_validator("data_keys")
+    @classmethod
+    def _keys_are_256_bit(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id, key in keys.items():
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except ValueError:
+                raise ValueError(f"data key {key_id!r} is not valid base64") from None
+            if len(raw) != 32:
+                raise ValueError(f"data key {key_id!r} must decode to 32 bytes, not {len(raw)}")
+        return keys
+
+    @model_validator(mode="after")
+    def _active_key_exists(self) -> Settings:
+        if self.data_key_id not in self.data_keys:
+            raise ValueError(f"data_key_id {self.data_key_id!r} is not among data_keys")
+        return self
+
+    @model_validator(mode="after")
+    def _production_refuses_defaults(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = [
+            f"CERTBROKER_DATA_KEYS[{key_id!r}] is the public development key"
+            for key_id, key in self.data_keys.items()
+            if key.get_secret_value() in DEV_SECRETS
+        ]
+        if self.database_url.startswith("sqlite"):
+            problems.append("CERTBROKER_DATABASE_URL points at SQLite; production needs PostgreSQL")
+        if self.auth.issuer.startswith("http://127.0.0.1"):
+            problems.append("CERTBROKER_AUTH__ISSUER is still the development default")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @cached_property
+    def data_key_bytes(self) -> dict[str, bytes]:
+        return {k: base64.b64decode(v.get_secret_value()) for k, v in self.data_keys.items()}

@@ -1,0 +1,242 @@
+"""AcmeIssuer: the "acme" backend, driving one RFC 8555 order per IssueRequest step by step.
+
+State (`IssueRequest.state`, JSON):
+    order_url        set by newOrder; every later step works on this order, never a new one
+    challenges       {authz URL: PresentedChallenge} published for pending authorizations
+    responded        authz URLs whose challenge the CA was told to validate
+    finalized        True once the CSR was sent (or the order was found past `ready`)
+    certificate_url  set once the certificate was downloaded
+
+Persistence points: without a `checkpoint` callback, `advance` returns PENDING with
+`retry_after=0` right after newOrder, after publishing challenges and after finalize, so the job
+commits those states before anything else happens. With a `checkpoint`, `advance` awaits it with
+the state at those points and carries on in the same call (fewer job round trips). Either way,
+waiting is done inside `advance` only for a short `poll_budget`; longer waits (Retry-After, slow
+validations) come back as PENDING with `retry_after`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pydantic import ValidationError
+
+from app.dns.base import DnsProvider, DnsProviderRegistry
+from app.issuers.acme.accounts import AcmeAccountStore
+from app.issuers.acme.certificates import download_preferred_chain, issued_certificate
+from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
+from app.issuers.acme.client import AcmeAccount, AcmeClient
+from app.issuers.acme.config import AcmeConfig
+from app.issuers.acme.connections import AcmeConnections
+from app.issuers.acme.errors import AcmeError
+from app.issuers.acme.http01 import Http01Responder, WebrootHttp01Responder
+from app.issuers.acme.jws import AccountKey
+from app.issuers.acme.models import RenewalInfo
+from app.issuers.acme.validation import Validation
+from app.issuers.base import IssueRequest, StepOutcome, StepResult
+
+log = logging.getLogger(__name__)
+Checkpoint = Callable[[IssueRequest, dict[str, Any]], Awaitable[None]]
+# A transient failure without a server hint: soon enough to matter, slow enough not to hammer.
+TRANSIENT_RETRY = 30.0
+
+
+class AcmeIssuer:
+    name = "acme"
+
+    def __init__(
+        self,
+        accounts: AcmeAccountStore,
+        *,
+        http: httpx.AsyncClient | None = None,
+        http01: Http01Responder | None = None,
+        dns_providers: DnsProviderRegistry | None = None,
+        checkpoint: Checkpoint | None = None,
+        poll_budget: float = 2.0,
+    ) -> None:
+        self.connections = AcmeConnections(accounts, http)
+        self.http01 = http01
+        self.dns_providers = dns_providers
+        self.checkpoint = checkpoint
+        self.poll_budget = poll_budget
+        self._dns: dict[str, DnsProvider] = {}
+
+    async def aclose(self) -> None:
+        await self.connections.aclose()
+
+    # Issuer protocol -------------------------------------------------------------------
+
+    async def advance(self, request: IssueRequest) -> StepResult:
+        state = copy.deepcopy(request.state)
+        try:
+            config = AcmeConfig.model_validate(request.backend_config)
+        except ValidationError as exc:
+            return StepResult(StepOutcome.FAILED, state, reason=f"invalid ACME settings: {exc}")
+        solver: ChallengeSolver | None = None
+        try:
+            client, account = await self.connections.open(config)
+            solver = self._solver(config)
+            return await self._advance(request, config, client, account, solver, state)
+        except AcmeError as exc:
+            if exc.transient:
+                wait = getattr(exc, "retry_after", None) or TRANSIENT_RETRY
+                return StepResult(
+                    StepOutcome.PENDING, state, retry_after=wait, reason=exc.user_message
+                )
+            if solver is not None:
+                await self._cleanup(solver, state)
+            return StepResult(
+                StepOutcome.FAILED,
+                state,
+                reason=exc.user_message,
+                detail={"acme_error": type(exc).__name__},
+            )
+
+    async def cancel(self, request: IssueRequest) -> None:
+        """Deactivate the order's pending authorizations and remove published responses."""
+        config = AcmeConfig.model_validate(request.backend_config)
+        state = request.state
+        try:
+            client, account = await self.connections.open(config)
+            if state.get("order_url") and not state.get("finalized"):
+                order = await client.get_order(account, state["order_url"])
+                for url in order.authorizations:
+                    authz = await client.get_authorization(account, url)
+                    if authz.status == "pending":
+                        await client.deactivate_authorization(account, url)
+        except AcmeError as exc:
+            log.warning("cancelling ACME order %s: %s", state.get("order_url"), exc)
+        await self._cleanup(self._solver(config), state)
+
+    async def revoke(
+        self, backend_config: dict[str, Any], certificate_pem: str, backend_ref: str, reason: int
+    ) -> None:
+        config = AcmeConfig.model_validate(backend_config)
+        client, account = await self.connections.open(config)
+        await client.revoke_certificate(account, certificate_pem, reason)
+
+    # Beyond the protocol ---------------------------------------------------------------
+
+    async def renewal_info(
+        self, backend_config: dict[str, Any], certificate_pem: str
+    ) -> RenewalInfo | None:
+        config = AcmeConfig.model_validate(backend_config)
+        return await self.connections.client(config).renewal_info(certificate_pem)
+
+    async def rollover_account_key(
+        self, backend_config: dict[str, Any], new_key: AccountKey | None = None
+    ) -> AcmeAccount:
+        config = AcmeConfig.model_validate(backend_config)
+        return await self.connections.registrar.rollover(
+            self.connections.client(config), config, new_key
+        )
+
+    # Steps -----------------------------------------------------------------------------
+
+    async def _advance(
+        self,
+        request: IssueRequest,
+        config: AcmeConfig,
+        client: AcmeClient,
+        account: AcmeAccount,
+        solver: ChallengeSolver,
+        state: dict[str, Any],
+    ) -> StepResult:
+        validation = Validation(client, account, solver, self.poll_budget)
+        order = None
+        if "order_url" not in state:
+            order = await client.new_order(account, request.sans)
+            state["order_url"] = order.url
+            if await self._stop_here(request, state):
+                return _again(state)
+        if not state.get("finalized"):
+            order = order or await client.get_order(account, state["order_url"])
+            if order.status == "invalid":
+                await validation.raise_order_failure(order)
+            if order.status == "pending":
+                published = await validation.publish(order, state)
+                if published and await self._stop_here(request, state):
+                    return _again(state)
+                wait = await validation.complete(order, state)
+                if wait is not None:
+                    return _again(state, wait)
+                order = await client.poll_order(
+                    account,
+                    order.url,
+                    {"ready", "processing", "valid", "invalid"},
+                    self.poll_budget,
+                )
+                if order.status == "invalid":
+                    await validation.raise_order_failure(order)
+                if order.status == "pending":
+                    return _again(state, order.retry_after or 0.25)
+            if order.status == "ready":
+                csr = x509.load_pem_x509_csr(request.csr_pem.encode())
+                order = await client.finalize_order(
+                    account, order, csr.public_bytes(serialization.Encoding.DER)
+                )
+            state["finalized"] = True
+            if await self._stop_here(request, state):
+                return _again(state)
+        if order is None or order.status != "valid":
+            order = await client.poll_order(
+                account, state["order_url"], {"valid", "invalid"}, self.poll_budget
+            )
+        if order.status == "invalid":
+            await validation.raise_order_failure(order)
+        if order.status != "valid" or not order.certificate:
+            return _again(state, order.retry_after or 0.5)
+        chain = await download_preferred_chain(
+            client, account, order.certificate, config.preferred_chain
+        )
+        state["certificate_url"] = chain.url
+        await self._cleanup(solver, state)
+        return StepResult(StepOutcome.ISSUED, state, certificate=issued_certificate(chain))
+
+    async def _stop_here(self, request: IssueRequest, state: dict[str, Any]) -> bool:
+        """At a persistence point: hand the state to the checkpoint, or return it to the job."""
+        if self.checkpoint is None:
+            return True
+        await self.checkpoint(request, copy.deepcopy(state))
+        return False
+
+    async def _cleanup(self, solver: ChallengeSolver, state: dict[str, Any]) -> None:
+        for data in state.get("challenges", {}).values():
+            try:
+                await solver.cleanup(PresentedChallenge.from_state(data))
+            except Exception as exc:  # cleanup must not turn an issued certificate into a failure
+                log.warning(
+                    "could not remove challenge response for %s: %s", data.get("identifier"), exc
+                )
+
+    def _solver(self, config: AcmeConfig) -> ChallengeSolver:
+        http01: list[Http01Responder] = [self.http01] if self.http01 is not None else []
+        if config.webroot:
+            http01.append(WebrootHttp01Responder(config.webroot))
+        return ChallengeSolver(
+            http01,
+            self._dns_provider(config),
+            config.challenge_types,
+            config.dns_propagation_timeout,
+        )
+
+    def _dns_provider(self, config: AcmeConfig) -> DnsProvider | None:
+        if not config.dns_provider or self.dns_providers is None:
+            return None
+        cache_key = json.dumps(
+            [config.dns_provider, config.dns_config], sort_keys=True, default=str
+        )
+        if cache_key not in self._dns:
+            self._dns[cache_key] = self.dns_providers.create(config.dns_provider, config.dns_config)
+        return self._dns[cache_key]
+
+
+def _again(state: dict[str, Any], retry_after: float = 0.0) -> StepResult:
+    return StepResult(StepOutcome.PENDING, state, retry_after=retry_after)

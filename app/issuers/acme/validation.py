@@ -1,0 +1,100 @@
+"""The authorization phase of one order: publish responses, tell the CA, wait for the verdict."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, NoReturn
+
+from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
+from app.issuers.acme.client import AcmeAccount, AcmeClient
+from app.issuers.acme.errors import ValidationFailed, problem_from_document
+from app.issuers.acme.models import Authorization, Order
+
+
+class Validation:
+    def __init__(
+        self, client: AcmeClient, account: AcmeAccount, solver: ChallengeSolver, budget: float
+    ) -> None:
+        self.client = client
+        self.account = account
+        self.solver = solver
+        self.budget = budget
+        self._authorizations: dict[str, Authorization] = {}
+
+    async def publish(self, order: Order, state: dict[str, Any]) -> bool:
+        """Publish a response for each pending authorization not yet handled; valid ones
+        (reused, or pre-validated like Sectigo's with its own challenge types) are skipped
+        before their challenge types are even looked at. True when something was published."""
+        authzs = await self._fetch(order.authorizations)
+        failed = [a for a in authzs if a.status not in ("pending", "valid")]
+        if failed:
+            _raise_authorization_failure(failed[0])
+        presented = state.setdefault("challenges", {})
+        new = [a for a in authzs if a.status == "pending" and a.url not in presented]
+        if not new:
+            return False
+        results = await asyncio.gather(*(self.solver.present(self.account.key, a) for a in new))
+        for result in results:
+            presented[result.authz_url] = result.to_state()
+        await self.solver.wait_until_visible(list(results))
+        return True
+
+    async def complete(self, order: Order, state: dict[str, Any]) -> float | None:
+        """Ask the CA to validate, then wait up to the budget. None when every authorization
+        is valid, else seconds to wait before the next step."""
+        authzs = await self._fetch(order.authorizations)
+        pending = [a for a in authzs if a.status == "pending"]
+        responded: list[str] = state.setdefault("responded", [])
+        for authz in pending:
+            if authz.url in responded:
+                continue
+            chosen = PresentedChallenge.from_state(state["challenges"][authz.url])
+            current = next((c for c in authz.challenges if c.url == chosen.challenge_url), None)
+            # Answering a challenge that is already processing is an error at some CAs.
+            if current is None or current.status == "pending":
+                await self.client.respond_challenge(self.account, chosen.challenge_url)
+            responded.append(authz.url)
+        results = await asyncio.gather(
+            *(self.client.poll_authorization(self.account, a.url, self.budget) for a in pending)
+        )
+        for authz in results:
+            if authz.status not in ("pending", "valid"):
+                _raise_authorization_failure(authz)
+        still = [a for a in results if a.status == "pending"]
+        if not still:
+            return None
+        hints = [a.retry_after for a in still if a.retry_after is not None]
+        return max(hints) if hints else 0.25
+
+    async def raise_order_failure(self, order: Order) -> NoReturn:
+        authzs = await self._fetch(order.authorizations, refresh=True)
+        for authz in authzs:
+            if authz.status not in ("pending", "valid"):
+                _raise_authorization_failure(authz)
+        if order.error:
+            raise problem_from_document(order.error)
+        raise ValidationFailed(
+            "urn:ietf:params:acme:error:orderInvalid", f"the order {order.url} became invalid"
+        )
+
+    async def _fetch(self, urls: tuple[str, ...], refresh: bool = False) -> list[Authorization]:
+        missing = [u for u in urls if refresh or u not in self._authorizations]
+        fetched = await asyncio.gather(
+            *(self.client.get_authorization(self.account, u) for u in missing)
+        )
+        self._authorizations.update((a.url, a) for a in fetched)
+        return [self._authorizations[u] for u in urls]
+
+
+def _raise_authorization_failure(authz: Authorization) -> NoReturn:
+    name = f"*.{authz.identifier}" if authz.wildcard else authz.identifier
+    challenge = authz.failed_challenge()
+    if challenge is not None and challenge.error:
+        problem = problem_from_document(challenge.error, validation=True)
+        problem.identifier = name
+        raise problem
+    raise ValidationFailed(
+        "urn:ietf:params:acme:error:unauthorized",
+        f"the authorization is {authz.status}",
+        identifier=name,
+    )

@@ -1,0 +1,73 @@
+# Certbroker: `make run` serves the API and a worker; `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.local/bin:$(PATH)
+export UV_LINK_MODE ?= copy
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help install uv deps system-deps run serve worker migrate demo test lint fmt openapi bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
+
+deps: uv
+	@uv sync --frozen --quiet
+
+# pebble (the ACME server used by the sandbox and the tests), BIND and lego come from Debian.
+system-deps:
+	@missing=""; \
+	command -v pebble >/dev/null 2>&1 || missing="$$missing pebble"; \
+	command -v named >/dev/null 2>&1 || missing="$$missing bind9"; \
+	command -v nsupdate >/dev/null 2>&1 || missing="$$missing bind9-dnsutils"; \
+	command -v lego >/dev/null 2>&1 || missing="$$missing lego"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+install: deps system-deps ## install uv, the locked dependencies, pebble and BIND when absent
+
+migrate: deps ## upgrade the database to the latest schema
+	@uv run certbroker migrate
+
+demo: migrate
+	@uv run certbroker demo
+
+run: install migrate ## migrate, then serve the API on $(HOST):$(PORT) with a worker
+	@uv run certbroker demo
+	@echo "Swagger UI: http://$(HOST):$(PORT)/docs"
+	@trap 'kill 0' EXIT INT TERM; \
+	uv run certbroker worker & \
+	uv run certbroker serve --host $(HOST) --port $(PORT)
+
+serve: deps ## the API alone
+	@uv run certbroker serve --host $(HOST) --port $(PORT)
+
+worker: deps ## a worker alone
+	@uv run certbroker worker
+
+test: install ## the whole suite against real PostgreSQL, Redis, pebble and BIND
+	@uv run pytest $(PYTEST_ARGS)
+
+lint: deps ## ruff
+	@uv run ruff check app tests bench alembic
+	@uv run ruff format --check app tests bench alembic
+
+fmt: deps ## format and autofix
+	@uv run ruff format app tests bench alembic
+	@uv run ruff check --fix app tests bench alembic
+
+openapi: deps ## regenerate openapi/openapi.json and openapi.yaml
+	@uv run certbroker openapi --out openapi
+
+bench: install ## the benchmarks in bench/
+	@for script in bench/*.py; do echo "== $$script"; uv run python $$script || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

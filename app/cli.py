@@ -1,0 +1,182 @@
+"""The `certbroker` command: serve, worker, migrate, tenants, clients, openapi, sandbox, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _worker(_args: argparse.Namespace) -> None:
+    from app.worker import run_worker
+
+    run_worker(Settings())
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from app.migrations import upgrade
+
+    upgrade(Settings().database_url, args.revision)
+    print(f"database migrated to {args.revision}")
+
+
+def _openapi(args: argparse.Namespace) -> None:
+    from app.openapi_export import write_spec
+
+    for path in write_spec(Path(args.out)):
+        print(f"wrote {path}")
+
+
+async def _with_session(work):  # noqa: ANN001, ANN202 - small CLI glue
+    from app.db import session_scope
+    from app.runtime import Runtime
+
+    runtime = Runtime.build(Settings())
+    try:
+        async for session in session_scope(runtime.sessions):
+            return await work(session, runtime)
+    finally:
+        await runtime.close()
+
+
+def _tenants_create(args: argparse.Namespace) -> None:
+    from app.tenants.service import create_tenant
+
+    async def work(session, _runtime):  # noqa: ANN001, ANN202
+        tenant = await create_tenant(session, args.name)
+        return {"id": tenant.id, "name": tenant.name, "slug": tenant.slug}
+
+    print(json.dumps(asyncio.run(_with_session(work)), indent=2))
+
+
+def _clients_create(args: argparse.Namespace) -> None:
+    from app.clients.service import create_api_client
+    from app.tenants.service import find_tenant
+
+    async def work(session, _runtime):  # noqa: ANN001, ANN202
+        tenant = await find_tenant(session, args.tenant)
+        if tenant is None:
+            raise SystemExit(f"no tenant {args.tenant!r}")
+        client, secret = await create_api_client(session, tenant.id, args.name, args.scopes)
+        return {"tenant_id": tenant.id, "client_id": client.client_id, "client_secret": secret,
+                "scopes": client.scopes}
+
+    result = asyncio.run(_with_session(work))
+    print(json.dumps(result, indent=2))
+    print("The client secret is shown once; store it now.", file=sys.stderr)
+
+
+def _signing_keys_rotate(_args: argparse.Namespace) -> None:
+    from app.auth.signing_keys import rotate_signing_key
+
+    async def work(session, runtime):  # noqa: ANN001, ANN202
+        key = await rotate_signing_key(session, runtime)
+        return key.kid
+
+    print(f"new signing key {asyncio.run(_with_session(work))}")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from app.demo import bootstrap_demo
+
+    asyncio.run(bootstrap_demo(Settings(), Path(args.credentials_file)))
+
+
+def _sandbox_scm(args: argparse.Namespace) -> None:
+    from app.sandbox.scm.server import config_from_args, serve
+
+    serve(args.host, args.port, config_from_args(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="certbroker", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("worker", help="run a job worker").set_defaults(func=_worker)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(func=_migrate)
+
+    openapi = sub.add_parser("openapi", help="write openapi.json and openapi.yaml")
+    openapi.add_argument("--out", default="openapi")
+    openapi.set_defaults(func=_openapi)
+
+    tenants = sub.add_parser("tenants", help="manage tenants").add_subparsers(
+        dest="action", required=True
+    )
+    tenant_create = tenants.add_parser("create", help="create a tenant")
+    tenant_create.add_argument("name")
+    tenant_create.set_defaults(func=_tenants_create)
+
+    clients = sub.add_parser("clients", help="manage API clients").add_subparsers(
+        dest="action", required=True
+    )
+    client_create = clients.add_parser("create", help="create an API client; prints its secret once")
+    client_create.add_argument("--tenant", required=True, help="tenant id or slug")
+    client_create.add_argument("--name", required=True)
+    client_create.add_argument("--scopes", nargs="+", required=True)
+    client_create.set_defaults(func=_clients_create)
+
+    keys = sub.add_parser("signing-keys", help="token signing keys").add_subparsers(
+        dest="action", required=True
+    )
+    keys.add_parser("rotate", help="start signing with a new key").set_defaults(
+        func=_signing_keys_rotate
+    )
+
+    demo = sub.add_parser("demo", help="create the demo tenant and API client if missing")
+    demo.add_argument("--credentials-file", default="var/demo-credentials.json")
+    demo.set_defaults(func=_demo)
+
+    sandbox = sub.add_parser("sandbox", help="local simulators").add_subparsers(
+        dest="which", required=True
+    )
+    scm = sandbox.add_parser("scm", help="run the Sectigo Certificate Manager simulator")
+    scm.add_argument("--host", default="127.0.0.1")
+    scm.add_argument("--port", type=int, default=8500)
+    try:
+        from app.sandbox.scm.server import add_arguments
+    except ImportError:  # the simulator module is optional at import time of the CLI
+        pass
+    else:
+        add_arguments(scm)
+    scm.set_defaults(func=_sandbox_scm)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from app.dns.delegation import (
 from app.dns.errors import DelegationError, DnsConfigError
 from app.dns.registry import default_dns_registry
 from tests.fixtures.bind import BindServer
+from tests.fixtures.bind_resolver import BindResolver
 
 
 def unique_host(zone: str) -> str:
@@ -36,10 +37,10 @@ async def set_cname(bind: BindServer, owner: str, target: str) -> None:
     assert response.rcode() == 0
 
 
-async def answer(bind: BindServer, fqdn: str) -> dict[str, set[str]]:
+async def answer(server: BindServer | BindResolver, fqdn: str) -> dict[str, set[str]]:
     """The answer section of a TXT query to the server, as {owner: {record text}}."""
     response = await dns.asyncquery.udp(
-        dns.message.make_query(fqdn, "TXT"), bind.host, port=bind.port, timeout=2
+        dns.message.make_query(fqdn, "TXT"), server.host, port=server.port, timeout=2
     )
     return {rrset.name.to_text(): {rd.to_text() for rd in rrset} for rrset in response.answer}
 
@@ -101,7 +102,7 @@ async def test_wrong_target_is_flagged(
 
 
 async def test_present_through_delegation(
-    bind: BindServer, delegation: CnameDelegationProvider
+    bind: BindServer, bind_resolver: BindResolver, delegation: CnameDelegationProvider
 ) -> None:
     name = unique_host(bind.tenant_zone)
     host, target = delegation.expected_delegation(f"*.{name}")
@@ -115,9 +116,11 @@ async def test_present_through_delegation(
     # The TXT lives in the broker's validation zone, never in the tenant's zone.
     assert await answer(bind, target) == {target: {'"wildcard-token"', '"apex-token"'}}
     # BIND, authoritative-only, does not chase a CNAME into another zone even though it serves
-    # both: the answer at the tenant's name holds just the CNAME. A resolver (or a CA that
-    # follows CNAMEs) then asks for the target, as below.
+    # both: the answer at the tenant's name holds just the CNAME. A recursive resolver chases
+    # it, which is what a CA's lookup (pebble's included) needs.
     assert await answer(bind, host) == {host: {target}}
+    chased = {host: {target}, target: {'"wildcard-token"', '"apex-token"'}}
+    assert await answer(bind_resolver, host) == chased
 
     await delegation.cleanup_txt(host, "wildcard-token")
     assert await answer(bind, target) == {target: {'"apex-token"'}}

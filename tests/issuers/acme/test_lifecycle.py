@@ -1,0 +1,94 @@
+"""Resuming after a crash, authorization reuse, nonce rejection, revocation, alternate chains."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.issuers.acme import AcmeConfig, AcmeIssuer
+from app.issuers.acme.errors import AlreadyRevoked
+from app.issuers.base import StepOutcome
+from tests.issuers.acme.chains import verify_chain
+from tests.issuers.acme.conftest import drive, make_request, unique_name
+
+
+async def test_worker_killed_between_finalize_and_download_resumes(
+    account_store, http01_server, pebble
+):
+    config = pebble.backend_config(account_scope="resume")
+    request = make_request([unique_name()], config)
+    first = AcmeIssuer(account_store, http01=http01_server.responder)
+    while not request.state.get("finalized"):
+        result = await first.advance(request)
+        assert result.outcome is StepOutcome.PENDING, result.reason
+        request.state = result.state
+        await asyncio.sleep(result.retry_after or 0)
+    await first.aclose()  # the worker dies here, with the persisted state only
+    order_url = request.state["order_url"]
+
+    second = AcmeIssuer(account_store, http01=http01_server.responder)
+    try:
+        result = await drive(second, request)
+        assert result.outcome is StepOutcome.ISSUED, result.reason
+        assert request.state["order_url"] == order_url
+        client, account = await second.connections.open(AcmeConfig.model_validate(config))
+        assert await client.list_orders(account) == [order_url]
+        verify_chain(result.certificate, pebble.root())
+    finally:
+        await second.aclose()
+
+
+async def test_authorization_reuse_gives_orders_born_ready(issuer, pebble_factory):
+    reusing = pebble_factory(env={"PEBBLE_AUTHZREUSE": "100"})
+    names = [unique_name(), unique_name()]
+    first = make_request(names, reusing.backend_config())
+    assert (await drive(issuer, first)).outcome is StepOutcome.ISSUED
+    assert len(first.state["challenges"]) == 2
+
+    second = make_request(names, reusing.backend_config())
+    result = await drive(issuer, second)
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    assert second.state.get("challenges", {}) == {}  # nothing to validate: born ready
+    assert second.state["order_url"] != first.state["order_url"]
+    verify_chain(result.certificate, reusing.root())
+
+
+async def test_half_the_nonces_rejected_still_issues(issuer, pebble_factory):
+    rejecting = pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50"})
+    config = rejecting.backend_config()
+    results = await asyncio.gather(
+        *(drive(issuer, make_request([unique_name()], config)) for _ in range(4))
+    )
+    for result in results:
+        assert result.outcome is StepOutcome.ISSUED, result.reason
+        verify_chain(result.certificate, rejecting.root())
+
+
+async def test_revocation(issuer, pebble):
+    config = pebble.backend_config(account_scope="revoke")
+    result = await drive(issuer, make_request([unique_name()], config))
+    issued = result.certificate
+    assert pebble.cert_status(issued.serial_hex)["Status"] == "Valid"
+    await issuer.revoke(config, issued.leaf_pem, issued.backend_ref, reason=4)
+    assert pebble.cert_status(issued.serial_hex)["Status"] == "Revoked"
+    with pytest.raises(AlreadyRevoked):
+        await issuer.revoke(config, issued.leaf_pem, issued.backend_ref, reason=4)
+
+
+async def test_alternate_chain_chosen_by_root_name(issuer, pebble_factory):
+    alternates = pebble_factory(env={"PEBBLE_ALTERNATE_ROOTS": "1"})
+    other_root = alternates.root(1)
+    wanted = other_root.subject.rfc4514_string().removeprefix("CN=")
+    config = alternates.backend_config(preferred_chain=wanted)
+    result = await drive(issuer, make_request([unique_name()], config))
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    verify_chain(result.certificate, other_root)
+
+    default = await drive(issuer, make_request([unique_name()], alternates.backend_config()))
+    verify_chain(default.certificate, alternates.root(0))
+
+
+async def test_renewal_info_is_none_without_ari(issuer, pebble):
+    result = await drive(issuer, make_request([unique_name()], pebble.backend_config()))
+    assert await issuer.renewal_info(pebble.backend_config(), result.certificate.leaf_pem) is None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.dns.base import DnsProvider
-from app.issuers.acme.errors import NoSupportedChallenge
+from app.dns.errors import DnsPropagationTimeout, DnsProviderError, DnsQueryFailed
+from app.issuers.acme.errors import ChallengeSetupFailed, NoSupportedChallenge
 from app.issuers.acme.http01 import Http01Responder
 from app.issuers.acme.jws import AccountKey, b64url
 from app.issuers.acme.models import Authorization, Challenge
@@ -35,6 +38,16 @@ class PresentedChallenge:
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> PresentedChallenge:
         return cls(**data)
+
+
+@contextmanager
+def _dns_errors(about: str) -> Iterator[None]:
+    """DNS provider errors, whose messages tell the user what to fix, as ACME issuer errors."""
+    try:
+        yield
+    except DnsProviderError as exc:
+        transient = isinstance(exc, DnsQueryFailed | DnsPropagationTimeout)
+        raise ChallengeSetupFailed(f"DNS-01 for {about}: {exc}", transient) from exc
 
 
 def dns01_txt_value(key_authorization: str) -> str:
@@ -86,7 +99,8 @@ class ChallengeSolver:
         )
         if challenge.type == "dns-01":
             assert self.dns is not None
-            await self.dns.present_txt(presented.fqdn, value)
+            with _dns_errors(presented.identifier):
+                await self.dns.present_txt(presented.fqdn, value)
         else:
             await asyncio.gather(*(r.present(challenge.token, value) for r in self.http01))
         return presented

@@ -222,3 +222,13 @@ class NoSupportedChallenge(AcmeError):
     @property
     def user_message(self) -> str:
         return f"no usable domain validation method: {self}"
+
+
+class ChallengeSetupFailed(AcmeError):
+    """A challenge response could not be published (DNS provider errors, bad DNS settings).
+    The message comes from the DNS provider and says what to fix; `transient` when the DNS
+    servers were only slow or unreachable."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient  # type: ignore[misc]

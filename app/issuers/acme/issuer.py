@@ -29,13 +29,14 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
 from app.dns.base import DnsProvider, DnsProviderRegistry
+from app.dns.errors import DnsProviderError
 from app.issuers.acme.accounts import AcmeAccountStore
 from app.issuers.acme.certificates import download_preferred_chain, issued_certificate
 from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
 from app.issuers.acme.client import AcmeAccount, AcmeClient
 from app.issuers.acme.config import AcmeConfig
 from app.issuers.acme.connections import AcmeConnections
-from app.issuers.acme.errors import AcmeError
+from app.issuers.acme.errors import AcmeError, ChallengeSetupFailed
 from app.issuers.acme.http01 import Http01Responder, WebrootHttp01Responder
 from app.issuers.acme.jws import AccountKey
 from app.issuers.acme.models import RenewalInfo
@@ -234,7 +235,11 @@ class AcmeIssuer:
             [config.dns_provider, config.dns_config], sort_keys=True, default=str
         )
         if cache_key not in self._dns:
-            self._dns[cache_key] = self.dns_providers.create(config.dns_provider, config.dns_config)
+            try:
+                provider = self.dns_providers.create(config.dns_provider, config.dns_config)
+            except (LookupError, DnsProviderError) as exc:
+                raise ChallengeSetupFailed(f"DNS provider {config.dns_provider!r}: {exc}") from exc
+            self._dns[cache_key] = provider
         return self._dns[cache_key]
 
 

@@ -33,10 +33,17 @@ class Validation:
         new = [a for a in authzs if a.status == "pending" and a.url not in presented]
         if not new:
             return False
-        results = await asyncio.gather(*(self.solver.present(self.account.key, a) for a in new))
-        for result in results:
+        outcomes = await asyncio.gather(
+            *(self.solver.present(self.account.key, a) for a in new), return_exceptions=True
+        )
+        # Record what did get published before raising, so cleanup can find it.
+        done = [o for o in outcomes if isinstance(o, PresentedChallenge)]
+        for result in done:
             presented[result.authz_url] = result.to_state()
-        await self.solver.wait_until_visible(list(results))
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if errors:
+            raise errors[0]
+        await self.solver.wait_until_visible(done)
         return True
 
     async def complete(self, order: Order, state: dict[str, Any]) -> float | None:

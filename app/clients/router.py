@@ -1,0 +1,81 @@
+"""The caller's tenant's API clients (tenant administrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.dependencies import TenantAdmin
+from app.auth.principal import Principal, Scope
+from app.auth.state import auth_state
+from app.clients import service
+from app.clients.models import ApiClient
+from app.clients.schemas import ApiClientCreate, ApiClientPublic, ApiClientWithSecret
+from app.deps import DbSession, RuntimeDep
+from app.errors import Forbidden
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+def _check_grantable(caller: Principal, scopes: list[Scope]) -> None:
+    # Nobody hands out more than they hold, so a tenant admin can never mint platform:admin.
+    refused = [str(scope) for scope in scopes if not caller.has(scope)]
+    if refused:
+        raise Forbidden(
+            f"you cannot grant scopes you do not hold: {' '.join(refused)}",
+            extra={"refused_scopes": refused},
+        )
+
+
+def _with_secret(client: ApiClient, secret: str) -> ApiClientWithSecret:
+    public = ApiClientPublic.model_validate(client)
+    return ApiClientWithSecret(**public.model_dump(), client_secret=secret)
+
+
+@router.post("", operation_id="clients_create", status_code=201, response_model=ApiClientWithSecret)
+async def create_client(
+    body: ApiClientCreate, session: DbSession, caller: TenantAdmin
+) -> ApiClientWithSecret:
+    """Create an API client. The answer holds its secret; it is never shown again."""
+    _check_grantable(caller, body.scopes)
+    client, secret = await service.create_api_client(
+        session, caller.tenant_id, body.name, body.scopes
+    )
+    return _with_secret(client, secret)
+
+
+@router.get("", operation_id="clients_list", response_model=list[ApiClientPublic])
+async def list_clients(
+    session: DbSession,
+    caller: TenantAdmin,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
+) -> list[ApiClientPublic]:
+    clients = await service.list_api_clients(session, caller.tenant_id, limit)
+    return [ApiClientPublic.model_validate(client) for client in clients]
+
+
+@router.get("/{id}", operation_id="clients_get", response_model=ApiClientPublic)
+async def get_client(id: str, session: DbSession, caller: TenantAdmin) -> ApiClientPublic:
+    return ApiClientPublic.model_validate(
+        await service.get_api_client(session, caller.tenant_id, id)
+    )
+
+
+@router.post(
+    "/{id}/rotate-secret", operation_id="clients_rotate_secret", response_model=ApiClientWithSecret
+)
+async def rotate_secret(id: str, session: DbSession, caller: TenantAdmin) -> ApiClientWithSecret:
+    """Replace the client's secret: the old one stops working at once, issued tokens do not."""
+    client, secret = await service.rotate_client_secret(session, caller.tenant_id, id)
+    return _with_secret(client, secret)
+
+
+@router.post("/{id}/revoke", operation_id="clients_revoke", response_model=ApiClientPublic)
+async def revoke_client(
+    id: str, session: DbSession, runtime: RuntimeDep, caller: TenantAdmin
+) -> ApiClientPublic:
+    """Revoke the client for good: no new tokens, and its unexpired tokens stop verifying."""
+    client = await service.revoke_api_client(session, caller.tenant_id, id)
+    auth_state(runtime).status.forget_client(client.client_id)
+    return ApiClientPublic.model_validate(client)

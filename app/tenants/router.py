@@ -1,0 +1,45 @@
+"""Tenant administration (platform administrators only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.dependencies import PlatformAdmin
+from app.auth.state import auth_state
+from app.deps import DbSession, RuntimeDep
+from app.tenants import service
+from app.tenants.schemas import TenantCreate, TenantPublic, TenantUpdate
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+@router.post("", operation_id="tenants_create", status_code=201, response_model=TenantPublic)
+async def create_tenant(body: TenantCreate, session: DbSession, _: PlatformAdmin) -> TenantPublic:
+    tenant = await service.create_tenant(session, body.name, body.slug)
+    return TenantPublic.model_validate(tenant)
+
+
+@router.get("", operation_id="tenants_list", response_model=list[TenantPublic])
+async def list_tenants(
+    session: DbSession,
+    _: PlatformAdmin,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
+) -> list[TenantPublic]:
+    return [TenantPublic.model_validate(t) for t in await service.list_tenants(session, limit)]
+
+
+@router.get("/{tenant_id}", operation_id="tenants_get", response_model=TenantPublic)
+async def get_tenant(tenant_id: str, session: DbSession, _: PlatformAdmin) -> TenantPublic:
+    return TenantPublic.model_validate(await service.get_tenant(session, tenant_id))
+
+
+@router.patch("/{tenant_id}", operation_id="tenants_update", response_model=TenantPublic)
+async def update_tenant(
+    tenant_id: str, body: TenantUpdate, session: DbSession, runtime: RuntimeDep, _: PlatformAdmin
+) -> TenantPublic:
+    """Rename, disable (its tokens stop working) or re-enable a tenant."""
+    tenant = await service.update_tenant(session, tenant_id, name=body.name, status=body.status)
+    auth_state(runtime).status.forget_tenant(tenant.id)
+    return TenantPublic.model_validate(tenant)

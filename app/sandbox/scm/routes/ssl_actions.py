@@ -1,0 +1,94 @@
+"""Order actions: approve/decline/revoke/renew/replace (204); renewById answers 200 {sslId}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, ConfigDict
+
+from app.sandbox.scm import order_actions
+from app.sandbox.scm.auth import Caller, Store
+from app.sandbox.scm.errors import ScmError
+from app.sandbox.scm.lifecycle import current_order, refresh
+
+router = APIRouter()
+NO_CONTENT = 204
+
+
+class MessageRequest(BaseModel):
+    message: str | None = None
+
+
+class RevokeRequest(BaseModel):
+    reasonCode: int | str | None = None
+    reason: str | None = None
+
+
+class RenewRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    csr: str | None = None
+    dcvMode: str | None = None
+    dcvEmail: str | None = None
+
+
+class ReplaceRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    csr: str
+    reason: str | None = None
+    commonName: str | None = None
+    subjectAlternativeNames: list[str] | None = None
+    dcvMode: str | None = None
+    dcvEmail: str | None = None
+
+
+@router.post("/approve/{ssl_id}", status_code=NO_CONTENT)
+async def approve(ssl_id: int, body: MessageRequest, store: Store, caller: Caller) -> None:
+    order_actions.approve(store, current_order(store, ssl_id), caller, body.message)
+
+
+@router.post("/decline/{ssl_id}", status_code=NO_CONTENT)
+async def decline(ssl_id: int, body: MessageRequest, store: Store) -> None:
+    order_actions.decline(store, current_order(store, ssl_id), body.message)
+
+
+@router.post("/revoke/serial/{serial}", status_code=NO_CONTENT)
+async def revoke_by_serial(serial: str, body: RevokeRequest, store: Store) -> None:
+    wanted = serial.replace(":", "").lower().lstrip("0")
+    for order in store.saved.orders.values():
+        if order.serial_hex and order.serial_hex.lstrip("0") == wanted:
+            order_actions.revoke(store, refresh(order, store), body.reason, body.reasonCode)
+            return
+    raise ScmError(-5101, f"Certificate with serial number {serial} was not found.", 404)
+
+
+@router.post("/revoke/{ssl_id}", status_code=NO_CONTENT)
+async def revoke(ssl_id: int, body: RevokeRequest, store: Store) -> None:
+    order_actions.revoke(store, current_order(store, ssl_id), body.reason, body.reasonCode)
+
+
+@router.post("/renewById/{ssl_id}")
+async def renew_by_id(ssl_id: int, store: Store, body: RenewRequest | None = Body(None)) -> dict:
+    fresh = order_actions.renew(store, current_order(store, ssl_id), body.csr if body else None)
+    return {"sslId": fresh.id}
+
+
+@router.post("/renew/{renew_id}", status_code=NO_CONTENT)
+async def renew_by_renew_id(
+    renew_id: str, store: Store, body: RenewRequest | None = Body(None)
+) -> None:
+    order = next((o for o in store.saved.orders.values() if o.renew_id == renew_id), None)
+    if order is None:
+        raise ScmError(-123, "The SSL certificate to renew was not found.")
+    order_actions.renew(store, refresh(order, store), body.csr if body else None)
+
+
+@router.post("/replace/{ssl_id}", status_code=NO_CONTENT)
+async def replace(ssl_id: int, body: ReplaceRequest, store: Store) -> Response:
+    order_actions.replace(
+        store,
+        current_order(store, ssl_id),
+        body.csr,
+        body.reason,
+        body.commonName,
+        body.subjectAlternativeNames,
+    )
+    return Response(status_code=NO_CONTENT)

@@ -1,0 +1,1 @@
+"""The product catalog and the ordering policy: pure rules, no I/O."""

@@ -55,6 +55,8 @@ class ScmSession:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        # Applied per request, so a shared client passed in without timeouts still gets them.
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._owns_http = http is None
         if http is None:
             if isinstance(auth, ClientCertAuth):
@@ -122,7 +124,12 @@ class ScmSession:
         started = time.monotonic()
         try:
             response = await self.http.request(
-                method, self.url(path), params=params, json=json, headers=headers
+                method,
+                self.url(path),
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self.timeout,
             )
         except httpx.TimeoutException as exc:
             log.info("scm %s %s -> timeout after %.3fs", method, path, time.monotonic() - started)

@@ -211,3 +211,25 @@ async def test_revoke_by_serial_when_ref_is_not_an_id(issuer, sandbox, unique_cn
     await issuer.revoke(request.backend_config, cert.leaf_pem, "imported", 4)
     _, client = issuer.client_for(request.backend_config)
     assert (await client.details(int(cert.backend_ref))).status == "Revoked"
+
+
+@pytest.mark.parametrize("style", ["oauth", "client_cert"])
+async def test_other_auth_styles_issue(issuer, sandbox, unique_cn, style):
+    if style == "oauth":
+        config = {
+            "auth_style": "oauth",
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "token_url": sandbox.token_url,
+        }
+    else:
+        config = {
+            "auth_style": "client_cert",
+            "base_url": sandbox.private_base_url,
+            "client_cert_file": str(sandbox.client_cert_path),
+            "client_key_file": str(sandbox.client_key_path),
+            "ca_file": str(sandbox.ca_bundle_path),
+        }
+    request = issue_request(sandbox, unique_cn, "positivessl", **config)
+    result = await drive(issuer, request)
+    assert result.outcome is StepOutcome.ISSUED, result.reason

@@ -8,8 +8,12 @@ from app.sandbox.scm.auth import authenticate
 from app.sandbox.scm.config import ScmSandboxConfig
 from app.sandbox.scm.errors import install_error_handlers
 from app.sandbox.scm.routes import (
+    acme_accounts,
+    dcv,
+    domain,
     oauth,
     organization,
+    report,
     sandbox_admin,
     ssl_actions,
     ssl_collect,
@@ -28,6 +32,12 @@ SCM_ROUTERS: list[tuple[APIRouter, tuple[str, ...]]] = [
     (ssl_actions.router, ("/ssl/v1", "/ssl/v2")),
     (ssl_records.router, ("/ssl/v1", "/ssl/v2")),
     (organization.router, ("/organization/v1",)),
+    (domain.router, ("/domain/v1",)),
+    (dcv.dcv_router("v1"), ("/dcv/v1",)),
+    (dcv.dcv_router("v2"), ("/dcv/v2",)),
+    (report.router, ("/report/v1",)),
+    (acme_accounts.acme_router("v1"), ("/acme/v1",)),
+    (acme_accounts.acme_router("v2"), ("/acme/v2",)),
 ]
 
 

@@ -39,15 +39,13 @@ def covering_status(store: ScmStore, name: str) -> str | None:
     """Best DCV status of the registered domains covering `name` (itself or a parent), or None."""
     name = name.lower().rstrip(".")
     bare = name[2:] if name.startswith("*.") else name
-    best = None
+    found = set()
     for domain in store.saved.domains.values():
         registered = domain.name[2:] if domain.name.startswith("*.") else domain.name
         if bare == registered or bare.endswith("." + registered):
-            status = dcv_status(refresh_dcv(domain, store))
-            if status == "VALIDATED":
-                return status
-            best = best or status
-    return best
+            found.add(dcv_status(refresh_dcv(domain, store)))
+    # An expired validation is the more useful answer than an unrelated unvalidated parent.
+    return next((s for s in ("VALIDATED", "EXPIRED", "NOT_VALIDATED") if s in found), None)
 
 
 def ensure_tokens(domain: DomainRecord) -> None:

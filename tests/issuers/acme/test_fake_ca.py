@@ -1,0 +1,176 @@
+"""Behaviour pebble cannot show, against a scripted CA on httpx.MockTransport: Sectigo's
+pre-validated authorizations with non-standard challenge types, Retry-After, rate limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from app.issuers.acme import AcmeIssuer, InMemoryAccountStore
+from app.issuers.base import StepOutcome
+from tests.issuers.acme.conftest import drive, make_request
+
+CA = "https://acme.example.test/v2/OV"
+
+
+def _certificate_pem(name: str) -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(0xABC)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=90))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode() * 2  # leaf + "issuer"
+
+
+class ScriptedCa:
+    """Orders whose authorizations are born valid (as Sectigo's for pre-validated domains)."""
+
+    def __init__(self, rate_limited_orders: int = 0, processing_polls: int = 0) -> None:
+        self.rate_limited_orders = rate_limited_orders
+        self.processing_polls = processing_polls
+        self.calls: list[str] = []
+        self.nonce = 0
+        self.order_status = "ready"
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v2/OV")
+        self.calls.append(path)
+        self.nonce += 1
+        headers = {"Replay-Nonce": f"nonce-{self.nonce}"}
+        order = {
+            "status": self.order_status,
+            "identifiers": [{"type": "dns", "value": "a.test"}],
+            "authorizations": [f"{CA}/authz/1"],
+            "finalize": f"{CA}/finalize/1",
+        }
+        if path == "":
+            return httpx.Response(
+                200,
+                json={
+                    k: f"{CA}/{k}"
+                    for k in ("newNonce", "newAccount", "newOrder", "revokeCert", "keyChange")
+                },
+            )
+        if path == "/newNonce":
+            return httpx.Response(200, headers=headers)
+        if path == "/newAccount":
+            return httpx.Response(
+                201, json={"status": "valid"}, headers={**headers, "Location": f"{CA}/acct/1"}
+            )
+        if path == "/newOrder":
+            if self.rate_limited_orders:
+                self.rate_limited_orders -= 1
+                return httpx.Response(
+                    429,
+                    headers={
+                        **headers,
+                        "Retry-After": "7",
+                        "Content-Type": "application/problem+json",
+                    },
+                    json={
+                        "type": "urn:ietf:params:acme:error:rateLimited",
+                        "detail": "too many new orders",
+                    },
+                )
+            return httpx.Response(201, json=order, headers={**headers, "Location": f"{CA}/order/1"})
+        if path == "/authz/1":
+            return httpx.Response(
+                200,
+                headers={**headers, "Retry-After": "300"},
+                json={
+                    "identifier": {"type": "dns", "value": "a.test"},
+                    "status": "valid",
+                    "wildcard": True,
+                    "challenges": [
+                        {"type": "sectigo-email-01", "url": f"{CA}/chall/1", "status": "valid"}
+                    ],
+                },
+            )
+        if path == "/finalize/1":
+            assert json.loads(request.content)["payload"]
+            self.order_status = "processing"
+            return httpx.Response(
+                200, json={**order, "status": "processing"}, headers={**headers, "Retry-After": "0"}
+            )
+        if path == "/order/1":
+            if self.order_status == "processing":
+                if self.processing_polls:
+                    self.processing_polls -= 1
+                    return httpx.Response(
+                        200, json=order, headers={**headers, "Retry-After": "600"}
+                    )
+                self.order_status = "valid"
+            return httpx.Response(
+                200,
+                headers=headers,
+                json={**order, "status": self.order_status, "certificate": f"{CA}/cert/1"},
+            )
+        if path == "/cert/1":
+            return httpx.Response(200, text=_certificate_pem("a.test"), headers=headers)
+        return httpx.Response(404, headers=headers)
+
+
+def _issuer(ca: ScriptedCa) -> AcmeIssuer:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(ca))
+    return AcmeIssuer(InMemoryAccountStore(), http=http, poll_budget=0.5)
+
+
+CONFIG = {
+    "directory_url": CA,
+    "eab_kid": "kid",
+    "eab_hmac_key": "c2VjcmV0",
+    "challenge_types": ["dns-01"],
+}
+
+
+async def test_valid_authorizations_with_unknown_types_are_skipped():
+    ca = ScriptedCa()
+    request = make_request(["*.a.test"], CONFIG)
+    result = await drive(_issuer(ca), request)
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    assert request.state.get("challenges", {}) == {}
+    assert "/chall/1" not in ca.calls
+    assert ca.calls.count("/newOrder") == 1
+    assert result.certificate.serial_hex == "abc"
+    assert len(result.certificate.chain_pems) == 1
+
+
+async def test_rate_limit_is_pending_with_the_servers_retry_after():
+    ca = ScriptedCa(rate_limited_orders=1)
+    issuer = _issuer(ca)
+    request = make_request(["a.test"], CONFIG)
+    first = await issuer.advance(request)
+    assert first.outcome is StepOutcome.PENDING
+    assert first.retry_after == 7
+    assert "rate limit" in first.reason
+    assert "order_url" not in first.state
+
+
+async def test_long_retry_after_while_processing_is_handed_back_to_the_job():
+    ca = ScriptedCa(processing_polls=1)
+    issuer = _issuer(ca)
+    request = make_request(["a.test"], CONFIG)
+    steps = []
+    while True:
+        result = await issuer.advance(request)
+        request.state = result.state
+        steps.append((result.outcome, result.retry_after))
+        if result.outcome is not StepOutcome.PENDING:
+            break
+    assert (StepOutcome.PENDING, 600) in steps  # not slept inside advance
+    assert result.outcome is StepOutcome.ISSUED
+    assert ca.calls.count("/finalize/1") == 1

@@ -6,10 +6,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
+from app.tenants.models import status_column
 
 
 class SigningKeyStatus(StrEnum):
@@ -25,7 +26,9 @@ class SigningKey(SQLModel, table=True):
     # PKCS#8 PEM sealed with runtime.secretbox, bound to the kid as associated data.
     private_key_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    status: SigningKeyStatus = Field(default=SigningKeyStatus.ACTIVE, sa_type=String(16))
+    status: SigningKeyStatus = Field(
+        default=SigningKeyStatus.ACTIVE, sa_type=status_column(SigningKeyStatus)
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     retire_at: dt.datetime = Field(sa_type=UTCDateTime)  # stops signing
     expires_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # stops verifying

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, new_id, utcnow
+from app.tenants.models import status_column
 
 
 class ApiClientStatus(StrEnum):
@@ -29,7 +30,9 @@ class ApiClient(ApiClientBase, table=True):
     # "hmac-sha256$<salt>$<digest>"; the plaintext secret is shown once and never stored.
     secret_hash: str = Field(max_length=200)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    status: ApiClientStatus = Field(default=ApiClientStatus.ACTIVE, sa_type=String(16))
+    status: ApiClientStatus = Field(
+        default=ApiClientStatus.ACTIVE, sa_type=status_column(ApiClientStatus)
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     secret_rotated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -18,6 +18,8 @@ _PEM_PKCS7 = b"-----BEGIN PKCS7-----"
 def load_certificates(data: bytes | str) -> list[x509.Certificate]:
     """Certificates from a PEM bundle (CRLF tolerated), PEM-armoured PKCS#7, or DER PKCS#7."""
     raw = data.encode() if isinstance(data, str) else data
+    if raw[:1] == b"\x30":  # an ASN.1 SEQUENCE: binary DER, which must not be touched
+        return pkcs7.load_der_pkcs7_certificates(raw)
     raw = raw.replace(b"\r\n", b"\n").strip()
     if _PEM_CERT in raw:
         return x509.load_pem_x509_certificates(raw)
@@ -27,7 +29,7 @@ def load_certificates(data: bytes | str) -> list[x509.Certificate]:
         return pkcs7.load_pem_pkcs7_certificates(
             b"-----BEGIN PKCS7-----\n" + raw + b"\n-----END PKCS7-----\n"
         )
-    return pkcs7.load_der_pkcs7_certificates(raw)
+    raise ValueError("no certificates found in the download")
 
 
 def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:

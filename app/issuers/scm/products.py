@@ -32,10 +32,10 @@ class ProfileCatalog:
 
     def __init__(self, ttl: float = 300.0) -> None:
         self.ttl = ttl
-        self._cache: dict[tuple[int, int], tuple[float, list[Profile]]] = {}
+        self._cache: dict[tuple[str, int], tuple[float, list[Profile]]] = {}
 
     async def profiles(self, client: ScmClient, org_id: int) -> list[Profile]:
-        key = (id(client), org_id)
+        key = (client.session.base_url, org_id)
         cached = self._cache.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]

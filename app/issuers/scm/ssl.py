@@ -83,12 +83,16 @@ class SslEndpoints:
         self, ssl_id: int, chain_format: str = "x509"
     ) -> CollectedCertificate:
         """Leaf via `x509CO` plus issuers from `chain_format`, ordered by `order_chain`."""
-        leaf_certs = load_certificates(await self.collect(ssl_id, "x509CO"))
+        leaf_data = await self.collect(ssl_id, "x509CO")
+        chain_data = await self.collect(ssl_id, chain_format)
+        try:
+            leaf_certs = load_certificates(leaf_data)
+            bundle = load_certificates(chain_data)
+        except ValueError:
+            raise ScmProtocolError(f"collect {ssl_id} returned unreadable certificates") from None
         if len(leaf_certs) != 1:
             raise ScmProtocolError(f"x509CO for {ssl_id} held {len(leaf_certs)} certificates")
-        leaf = leaf_certs[0]
-        bundle = load_certificates(await self.collect(ssl_id, chain_format))
-        return CollectedCertificate(leaf=leaf, chain=order_chain(leaf, bundle))
+        return CollectedCertificate(leaf=leaf_certs[0], chain=order_chain(leaf_certs[0], bundle))
 
     async def details(self, ssl_id: int) -> CertificateDetails:
         return CertificateDetails.from_json(await self.session.get_json(f"ssl/v1/{ssl_id}"))

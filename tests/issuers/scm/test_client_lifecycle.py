@@ -1,6 +1,7 @@
 """Enroll -> collect -> details -> renew/replace/revoke against the simulator over HTTP."""
 
 import datetime as dt
+import re
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -29,7 +30,8 @@ async def test_enroll_collect_and_verify_chain(scm, sandbox, unique_cn, kind):
     assert details.common_name == unique_cn
     assert set(details.sans) >= set(sans)  # an array in details, a comma string in enroll
     assert details.issued == dt.date.today() or details.issued is not None
-    assert details.expires > details.requested  # US dates parsed
+    assert re.fullmatch(r"\d\d/\d\d/\d{4}", details.raw["expires"])  # US MM/dd/yyyy on the wire
+    assert details.expires > details.requested
     assert details.serial_hex == format(collected.leaf.serial_number, "x")
     assert "certbroker:test-" in details.comments
 

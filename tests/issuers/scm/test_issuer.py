@@ -180,6 +180,13 @@ async def test_stuck_in_applied_stays_pending_with_growing_delay(
     assert delays[-1] > delays[1] and max(delays) <= 2.0
 
 
+async def test_profiles_cached_per_org(issuer, sandbox, control, unique_cn):
+    await drive(issuer, issue_request(sandbox, unique_cn))
+    before = await control.calls("GET /api/ssl/v1/types")
+    await drive(issuer, issue_request(sandbox, f"second.{unique_cn}"))
+    assert await control.calls("GET /api/ssl/v1/types") == before
+
+
 async def test_profile_override_and_shared_clients(issuer, sandbox, unique_cn):
     _, client = issuer.client_for(backend_config(sandbox))
     pro = next(p for p in await client.list_profiles(1234) if p.name == "InstantSSL Pro")

@@ -92,3 +92,24 @@ async def test_alternate_chain_chosen_by_root_name(issuer, pebble_factory):
 async def test_renewal_info_is_none_without_ari(issuer, pebble):
     result = await drive(issuer, make_request([unique_name()], pebble.backend_config()))
     assert await issuer.renewal_info(pebble.backend_config(), result.certificate.leaf_pem) is None
+
+
+async def test_failed_validation_names_the_cause(issuer, pebble_factory):
+    from tests.fixtures.pebble import free_port
+
+    nobody_listens = pebble_factory(http_port=free_port())
+    name = unique_name()
+    config = nobody_listens.backend_config(challenge_types=["http-01"])
+    result = await drive(issuer, make_request([name], config))
+    assert result.outcome is StepOutcome.FAILED
+    assert result.detail == {"acme_error": "ConnectionFailed"}
+    assert result.reason.startswith(
+        f"domain validation failed: the CA could not connect to the server for {name}"
+    )
+
+
+def test_acme_issuer_is_an_issuer(issuer):
+    from app.issuers.base import Issuer
+
+    assert isinstance(issuer, Issuer)
+    assert issuer.name == "acme"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.dns.delegation import DelegationStatus
+
 
 class DnsProviderError(Exception):
     """Base of every DNS provider failure."""
@@ -40,6 +45,6 @@ class DelegationError(DnsProviderError):
     `status` is the `DelegationStatus` whose message says exactly which CNAME to create.
     """
 
-    def __init__(self, status: object) -> None:
-        super().__init__(str(getattr(status, "message", status)))
+    def __init__(self, status: DelegationStatus) -> None:
+        super().__init__(status.message)
         self.status = status

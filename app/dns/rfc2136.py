@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ from app.dns.errors import (
     DnsUpdateRefused,
 )
 from app.dns.lookup import Server, find_zone, ns_addresses, resolve_server, txt_values
+
+log = logging.getLogger("certbroker.dns")
 
 ALGORITHMS = {
     "hmac-sha1": dns.tsig.HMAC_SHA1,
@@ -235,6 +238,16 @@ class Rfc2136Provider:
         rcode = response.rcode()
         if rcode != dns.rcode.NOERROR:
             raise self._refused(dns.rcode.to_text(rcode), zone, server)
+        log.info(
+            "dns update: %s TXT %s",
+            verb,
+            fqdn,
+            extra={
+                "dns_server": str(server),
+                "dns_zone": zone,
+                "tsig_key": self._config.tsig_key_name,
+            },
+        )
 
     def _refused(self, rcode: str, zone: str, server: Server) -> DnsUpdateRefused:
         key = self._config.tsig_key_name

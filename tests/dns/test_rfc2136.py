@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import socket
 
@@ -41,7 +42,10 @@ def provider(bind: BindServer) -> DnsProvider:
     return default_dns_registry().create("rfc2136", bind.provider_config())
 
 
-async def test_present_wait_cleanup(bind: BindServer, provider: DnsProvider) -> None:
+async def test_present_wait_cleanup(
+    bind: BindServer, provider: DnsProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     fqdn = unique_name(bind.tenant_zone)
     await provider.present_txt(fqdn, "token-one")
     await provider.wait_for_txt(fqdn, "token-one", timeout=5)
@@ -50,6 +54,8 @@ async def test_present_wait_cleanup(bind: BindServer, provider: DnsProvider) -> 
     await provider.cleanup_txt(fqdn, "token-one")
     assert await served_txt(bind, fqdn) == set()
     await provider.cleanup_txt(fqdn, "token-one")  # absent is fine
+    assert f"add TXT {fqdn}" in caplog.text
+    assert bind.secret not in caplog.text
 
 
 async def test_two_values_coexist_and_cleanup_removes_one(

@@ -16,7 +16,13 @@ from app.auth.client_credentials import (
 )
 from app.auth.dependencies import TOKEN_URL
 from app.auth.principal import SCOPE_DESCRIPTIONS
-from app.auth.schemas import JsonWebKeySet, OAuthError, ServerMetadata, TokenResponse
+from app.auth.schemas import (
+    JsonWebKeySet,
+    OAuthError,
+    ServerMetadata,
+    TokenRequest,
+    TokenResponse,
+)
 from app.auth.signing_keys import verification_keys
 from app.deps import DbSession, RuntimeDep
 
@@ -40,19 +46,16 @@ async def token(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
-    grant_type: Annotated[str | None, Form(examples=["client_credentials"])] = None,
-    scope: Annotated[str | None, Form(description="Space-separated; default all granted")] = None,
-    client_id: Annotated[str | None, Form(description="client_secret_post only")] = None,
-    client_secret: Annotated[str | None, Form(description="client_secret_post only")] = None,
+    form: Annotated[TokenRequest, Form()],
 ) -> JSONResponse:
     """Exchange an API client's id and secret (HTTP Basic, or `client_id` and `client_secret`
     in the form) for a short-lived ES256 JWT access token."""
     try:
         credentials = client_credentials(
-            request.headers.get("authorization"), client_id, client_secret
+            request.headers.get("authorization"), form.client_id, form.client_secret
         )
         answer = await grant_client_credentials(
-            session, runtime, grant_type=grant_type, scope=scope, credentials=credentials
+            session, runtime, grant_type=form.grant_type, scope=form.scope, credentials=credentials
         )
     except OAuth2Error as error:
         status, body, headers = error()

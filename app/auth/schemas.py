@@ -7,6 +7,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class TokenRequest(BaseModel):
+    """The token request form. Every field is optional here so that a missing one is answered
+    with an RFC 6749 error rather than a 422 problem."""
+
+    grant_type: str | None = Field(default=None, examples=["client_credentials"])
+    scope: str | None = Field(
+        default=None, description="Space-separated; all the client's scopes when omitted."
+    )
+    client_id: str | None = Field(default=None, description="Only with client_secret_post.")
+    client_secret: str | None = Field(default=None, description="Only with client_secret_post.")
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "Bearer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -30,7 +31,7 @@ async def create_tenant(session: AsyncSession, name: str, slug: str | None = Non
         raise Conflict(f"a tenant with this {field} already exists")
     tenant = Tenant(name=name, slug=slug)
     session.add(tenant)
-    await session.flush()
+    await _flush_unique(session)
     return tenant
 
 
@@ -78,5 +79,13 @@ async def update_tenant(
     if status is not None:
         tenant.status = status
     session.add(tenant)
-    await session.flush()
+    await _flush_unique(session)
     return tenant
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    # The checks above answer the usual case; this catches the race of two concurrent writes.
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict("a tenant with this name or slug already exists") from None

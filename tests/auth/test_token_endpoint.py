@@ -224,3 +224,11 @@ async def test_issuing_a_token_records_last_use(runtime: Runtime, api: httpx.Asy
     async with runtime.sessions() as session:
         row = await session.get(ApiClient, row_id)
     assert row is not None and row.last_used_at is not None
+
+
+async def test_an_empty_request_is_an_oauth_error_not_a_problem(api: httpx.AsyncClient):
+    answer = await api.post("/oauth/token")
+
+    assert answer.status_code in (400, 401)
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["error"] in ("invalid_request", "invalid_client")

@@ -18,7 +18,12 @@ from typing import Protocol
 import httpx
 from pydantic import SecretStr
 
-from app.issuers.scm.errors import ScmAuthError, ScmProtocolError, ScmTransportError
+from app.issuers.scm.errors import (
+    ScmAuthError,
+    ScmProtocolError,
+    ScmTransportError,
+    error_from_response,
+)
 
 log = logging.getLogger("certbroker.scm")
 
@@ -163,11 +168,12 @@ class OAuthAuth:
                 response.status_code,
                 time.monotonic() - started,
             )
+            if response.status_code == 429 or response.status_code >= 500:
+                raise error_from_response(response)  # transient: retried like any other call
             if response.status_code != 200:
+                # No `status`: a refused token must not trigger the session's retry-on-401.
                 raise ScmAuthError(
-                    f"token endpoint refused client {self.client_id!r}: "
-                    f"HTTP {response.status_code}",
-                    status=response.status_code,
+                    f"token endpoint refused client {self.client_id!r}: HTTP {response.status_code}"
                 )
             try:
                 body = response.json()

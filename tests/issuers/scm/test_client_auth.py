@@ -60,3 +60,17 @@ async def test_client_certificate_on_private_base(sandbox):
     async with mtls_client(sandbox) as scm:
         assert "/private/api" in scm.session.base_url
         assert await scm.list_profiles()
+
+
+async def test_token_endpoint_5xx_is_retried_and_refusal_is_not(sandbox, control):
+    token_calls = "POST /auth/realms/apiclients/protocol/openid-connect/token"
+    await control.faults(rules=[{"path": "/auth/", "count": 1, "status": 503}])
+    async with oauth_client(sandbox) as scm:
+        assert await scm.list_custom_fields()
+        assert scm.auth.fetches == 1
+    before = await control.calls(token_calls)
+    auth = OAuthAuth(sandbox.client_id, "not-the-secret", sandbox.token_url)
+    async with ScmClient(sandbox.base_url, auth, retry=FAST_RETRY) as scm:
+        with pytest.raises(ScmAuthError):
+            await scm.list_custom_fields()
+    assert await control.calls(token_calls) == before + 1

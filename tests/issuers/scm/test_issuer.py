@@ -240,3 +240,17 @@ async def test_other_auth_styles_issue(issuer, sandbox, unique_cn, style):
     request = issue_request(sandbox, unique_cn, "positivessl", **config)
     result = await drive(issuer, request)
     assert result.outcome is StepOutcome.ISSUED, result.reason
+
+
+async def test_refused_approval_is_left_to_a_human(issuer, sandbox, control, unique_cn):
+    await control.settings(approver_may_be_requester=False)
+    request = issue_request(sandbox, unique_cn, "ev-ssl", approve_at_ca=True)
+    outcomes = []
+    for _ in range(3):
+        result = await issuer.advance(request)
+        request.state = result.state
+        outcomes.append(result)
+    assert all(r.outcome is StepOutcome.PENDING for r in outcomes)
+    assert "-1140" in outcomes[1].reason and outcomes[1].retry_after == 30.0
+    assert request.state["approved"] is True  # tried once, not again
+    assert await control.calls(f"POST /api/ssl/v1/approve/{request.state['ssl_id']}") == 1

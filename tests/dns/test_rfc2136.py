@@ -22,7 +22,7 @@ from app.dns.errors import (
 )
 from app.dns.registry import default_dns_registry
 from app.dns.rfc2136 import Rfc2136Provider
-from tests.fixtures.bind import BindServer
+from tests.fixtures.bind import BindFactory, BindServer
 
 
 def unique_name(zone: str) -> str:
@@ -169,3 +169,20 @@ def test_config_errors(config: dict, message: str) -> None:
 
 def test_unpadded_secret_is_accepted(bind: BindServer) -> None:
     Rfc2136Provider.from_config(bind.provider_config(tsig_secret=bind.secret.rstrip("=")))
+
+
+async def test_wait_needs_every_authoritative_server(
+    bind: BindServer, bind_factory: BindFactory
+) -> None:
+    # A second named with the same zone stands in for a secondary that has not caught up.
+    lagging = bind_factory()
+    servers = [bind.address, lagging.address]
+    primary = Rfc2136Provider.from_config(bind.provider_config(authoritative_servers=servers))
+    fqdn = unique_name(bind.tenant_zone)
+    await primary.present_txt(fqdn, "v")
+    with pytest.raises(DnsPropagationTimeout) as caught:
+        await primary.wait_for_txt(fqdn, "v", timeout=0.3)
+    assert caught.value.missing_on == [lagging.address]
+
+    await Rfc2136Provider.from_config(lagging.provider_config()).present_txt(fqdn, "v")
+    await primary.wait_for_txt(fqdn, "v", timeout=2)

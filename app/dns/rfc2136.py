@@ -29,6 +29,8 @@ from app.dns.lookup import Server, find_zone, ns_addresses, resolve_server, txt_
 
 log = logging.getLogger("certbroker.dns")
 
+ZONE_CACHE_SIZE = 1024
+
 ALGORITHMS = {
     "hmac-sha1": dns.tsig.HMAC_SHA1,
     "hmac-sha224": dns.tsig.HMAC_SHA224,
@@ -196,6 +198,8 @@ class Rfc2136Provider:
         if self._config.zone:
             return self._config.zone
         if fqdn not in self._zones:
+            if len(self._zones) >= ZONE_CACHE_SIZE:
+                self._zones.clear()  # a long-lived provider sees ever new names; stay bounded
             self._zones[fqdn] = await find_zone(server, fqdn, self._config.timeout)
         return self._zones[fqdn]
 

@@ -8,8 +8,8 @@ import re
 from tests.sandbox.csrs import enroll_body, make_csr, unique_host
 
 
-async def wait_for_status(scm, ssl_id: int, status: str, timeout: float = 5.0) -> dict:
-    for _ in range(int(timeout / 0.05)):
+async def wait_for_status(scm, ssl_id: int, status: str, attempts: int = 100) -> dict:
+    for _ in range(attempts):
         details = (await scm.get(f"/ssl/v1/{ssl_id}")).json()
         if details["status"] == status:
             return details

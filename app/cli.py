@@ -49,7 +49,7 @@ def _openapi(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-async def _with_session(work):  # noqa: ANN001, ANN202 - small CLI glue
+async def _with_session(work):
     from app.db import session_scope
     from app.runtime import Runtime
 
@@ -64,7 +64,7 @@ async def _with_session(work):  # noqa: ANN001, ANN202 - small CLI glue
 def _tenants_create(args: argparse.Namespace) -> None:
     from app.tenants.service import create_tenant
 
-    async def work(session, _runtime):  # noqa: ANN001, ANN202
+    async def work(session, _runtime):
         tenant = await create_tenant(session, args.name)
         return {"id": tenant.id, "name": tenant.name, "slug": tenant.slug}
 
@@ -75,13 +75,17 @@ def _clients_create(args: argparse.Namespace) -> None:
     from app.clients.service import create_api_client
     from app.tenants.service import find_tenant
 
-    async def work(session, _runtime):  # noqa: ANN001, ANN202
+    async def work(session, _runtime):
         tenant = await find_tenant(session, args.tenant)
         if tenant is None:
             raise SystemExit(f"no tenant {args.tenant!r}")
         client, secret = await create_api_client(session, tenant.id, args.name, args.scopes)
-        return {"tenant_id": tenant.id, "client_id": client.client_id, "client_secret": secret,
-                "scopes": client.scopes}
+        return {
+            "tenant_id": tenant.id,
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "scopes": client.scopes,
+        }
 
     result = asyncio.run(_with_session(work))
     print(json.dumps(result, indent=2))
@@ -91,7 +95,7 @@ def _clients_create(args: argparse.Namespace) -> None:
 def _signing_keys_rotate(_args: argparse.Namespace) -> None:
     from app.auth.signing_keys import rotate_signing_key
 
-    async def work(session, runtime):  # noqa: ANN001, ANN202
+    async def work(session, runtime):
         key = await rotate_signing_key(session, runtime)
         return key.kid
 
@@ -140,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     clients = sub.add_parser("clients", help="manage API clients").add_subparsers(
         dest="action", required=True
     )
-    client_create = clients.add_parser("create", help="create an API client; prints its secret once")
+    client_create = clients.add_parser(
+        "create", help="create an API client; prints its secret once"
+    )
     client_create.add_argument("--tenant", required=True, help="tenant id or slug")
     client_create.add_argument("--name", required=True)
     client_create.add_argument("--scopes", nargs="+", required=True)

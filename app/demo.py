@@ -52,6 +52,7 @@ async def bootstrap_demo(settings: Settings, credentials_file: Path) -> dict[str
         f"  client_secret: {credentials['client_secret']}\n"
         f"  (kept in {credentials_file})\n"
         f"  Swagger UI:    {base}/docs  (Authorize → client credentials)\n"
-        f"  token:         curl -u CLIENT_ID:SECRET -d grant_type=client_credentials {base}/oauth/token\n"
+        f"  token:         curl -u CLIENT_ID:SECRET -d grant_type=client_credentials"
+        f" {base}/oauth/token\n"
     )
     return credentials

@@ -15,6 +15,7 @@ from app.openapi_schema import install_openapi
 from app.routers import include_routers
 from app.runtime import Runtime
 from app.settings import Settings
+from app.wiring import register_backends
 
 DESCRIPTION = """
 Certbroker orders, validates, approves, renews, revokes and monitors TLS certificates from
@@ -32,7 +33,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_runtime = runtime is None
-        app.state.runtime = runtime or Runtime.build(settings)
+        if runtime is None:
+            app.state.runtime = Runtime.build(settings)
+            register_backends(app.state.runtime)
+        else:
+            app.state.runtime = runtime
         try:
             yield
         finally:

@@ -11,6 +11,20 @@ from app.auth.principal import SCOPE_DESCRIPTIONS
 from app.settings import Settings
 
 TAGS = [
+    {
+        "name": "certificates",
+        "description": "Order, list, read, revoke certificates; preflight an order.",
+    },
+    {"name": "downloads", "description": "PEM, chain, full chain, PKCS#12 and private keys."},
+    {"name": "approvals", "description": "Requests waiting for an approver's decision."},
+    {
+        "name": "domains",
+        "description": "Domain pre-validation (DCV) at the Sectigo Certificate Manager.",
+    },
+    {
+        "name": "organizations",
+        "description": "CA accounts, DNS, catalog and approval policy of a tenant's organizations.",
+    },
     {"name": "oauth", "description": "Access tokens for API clients (OAuth2 client credentials)."},
     {"name": "tenants", "description": "Tenants (platform administrators)."},
     {"name": "clients", "description": "A tenant's API clients: create, rotate, revoke."},

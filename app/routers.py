@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from app.acme_state.router import router as acme_challenge_router
+from app.approvals.router import router as approvals_router
 from app.auth.router import router as oauth_router
+from app.certificates.downloads import router as downloads_router
+from app.certificates.router import router as certificates_router
 from app.clients.router import router as clients_router
+from app.domains.router import router as domains_router
 from app.http.health import router as health_router
+from app.http.rate_limit import rate_limited
 from app.jobs.router import router as jobs_router
+from app.organizations.router import router as organizations_router
 from app.tenants.router import router as tenants_router
+
+# The /v1 API, each router under the per-client request budget.
+API_ROUTERS = (
+    certificates_router,
+    downloads_router,
+    approvals_router,
+    domains_router,
+    organizations_router,
+    jobs_router,
+    tenants_router,
+    clients_router,
+)
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(oauth_router)
-    app.include_router(tenants_router)
-    app.include_router(clients_router)
+    for router in API_ROUTERS:
+        app.include_router(router, dependencies=[Depends(rate_limited)])
+    app.include_router(acme_challenge_router)
     app.include_router(health_router)
-    app.include_router(jobs_router)

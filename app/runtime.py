@@ -6,8 +6,9 @@ below reads global configuration.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from redis.asyncio import Redis
@@ -18,6 +19,9 @@ from app.db import create_engine, session_factory
 from app.dns.base import DnsProviderRegistry
 from app.issuers.base import IssuerRegistry
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.issuers.scm.pool import ScmClientPool
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Runtime:
     secretbox: SecretBox
     issuers: IssuerRegistry = field(default_factory=IssuerRegistry)
     dns_providers: DnsProviderRegistry = field(default_factory=DnsProviderRegistry)
+    scm_pool: ScmClientPool | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -45,6 +51,8 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        for close in reversed(self.closers):
+            await close()
         await self.http.aclose()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     jobs: JobSettings = JobSettings()
     sandbox_mode: bool = False
+    # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
+    ca_host_allowlist: list[str] = [
+        "cert-manager.com",
+        "*.cert-manager.com",
+        "*.sectigo.com",
+        "sectigo.com",
+    ]
+    rate_limit_per_minute: int = Field(default=1200, ge=0)  # per API client; 0 = off
     metrics_public: bool = False
 
     @field_validator("data_keys")

@@ -7,7 +7,27 @@ from app.runtime import Runtime
 
 def register_job_handlers() -> None:
     """Import every domain's jobs module; importing one registers its handlers."""
+    import app.approvals.jobs
+    import app.certificates.jobs
+    import app.domains.jobs  # noqa: F401
 
 
 def register_backends(runtime: Runtime) -> None:
-    """Fill the runtime's issuer and DNS provider registries (backends land with their issues)."""
+    """Fill the runtime's issuer and DNS provider registries with the real backends."""
+    from app.acme_state.store import DbAccountStore, DbHttp01Responder
+    from app.dns.registry import default_dns_registry
+    from app.issuers.acme.issuer import AcmeIssuer
+    from app.issuers.scm.issuer import ScmIssuer
+    from app.issuers.scm.pool import ScmClientPool
+
+    runtime.dns_providers = default_dns_registry()
+    runtime.scm_pool = ScmClientPool()
+    scm = ScmIssuer(runtime.scm_pool)
+    acme = AcmeIssuer(
+        DbAccountStore(runtime),
+        http01=DbHttp01Responder(runtime),
+        dns_providers=runtime.dns_providers,
+    )
+    runtime.issuers.register(scm)
+    runtime.issuers.register(acme)
+    runtime.closers += [acme.aclose, scm.aclose]

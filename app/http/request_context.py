@@ -17,7 +17,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware) so streaming responses and background tasks keep working."""
+    """Pure ASGI (no BaseHTTPMiddleware), so streaming responses and background tasks work."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

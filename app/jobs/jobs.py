@@ -78,7 +78,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
     return outcome
 
 
-def arq_enqueuer(redis: ArqRedis, queue_name: str):  # noqa: ANN201 - closure type is Enqueue
+def arq_enqueuer(redis: ArqRedis, queue_name: str):
     async def enqueue(arq_job_id: str, job_id: str, defer_until: dt.datetime) -> None:
         seq = int(arq_job_id.rsplit(":", 1)[1])
         await redis.enqueue_job(

@@ -74,7 +74,9 @@ async def enqueue_job(
     return job
 
 
-async def claim(session: AsyncSession, job_id: str, enqueue_seq: int | None, lease: float) -> Job | None:
+async def claim(
+    session: AsyncSession, job_id: str, enqueue_seq: int | None, lease: float
+) -> Job | None:
     """Take the job for this execution, or None when it is not ours to run (already done,
     superseded by a later staging, or running under another worker's live lease)."""
     now = utcnow()

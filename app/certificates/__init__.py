@@ -1,0 +1,1 @@
+"""Certificates: ordering, the issuance state machine, events, downloads and revocation."""

@@ -1,0 +1,141 @@
+"""Certificate jobs: drive an issuance through its backend step by step, and revoke."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from cryptography import x509
+
+from app.catalog.products import Backend
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.service import transition
+from app.db import utcnow
+from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
+from app.jobs.handlers import JobContext, job_handler
+from app.jobs.service import JobResult, PermanentJobError
+from app.organizations.models import Organization
+from app.organizations.service import acme_backend_config, scm_backend_config
+
+log = logging.getLogger("certbroker.issuance")
+
+ISSUE_JOB = "certificate.issue"
+REVOKE_JOB = "certificate.revoke"
+# Steps a single job execution may chain when the backend asks to continue at once; each
+# step's state is committed before the next, so a crash anywhere resumes from the last one.
+STEP_BUDGET_SECONDS = 20.0
+INLINE_WAIT_LIMIT = 1.0
+
+
+def backend_config(org: Organization, cert: Certificate, box) -> dict:
+    if cert.backend == Backend.ACME.value:
+        return acme_backend_config(org, box)
+    config = scm_backend_config(org, box)
+    if cert.backend_state.get("broker_approved"):
+        config["approve_at_ca"] = True
+    return config
+
+
+@job_handler(ISSUE_JOB)
+async def issue_certificate(ctx: JobContext) -> JobResult:
+    session, runtime = ctx.session, ctx.runtime
+    cert = await session.get(Certificate, ctx.job.subject_id, populate_existing=True)
+    if cert is None or cert.status != CertificateStatus.SUBMITTED:
+        return JobResult.done()  # already finished, or moved on by someone else
+    org = await session.get(Organization, cert.organization_id)
+    assert org is not None
+    issuer = runtime.issuers.get(cert.backend)
+    started = time.monotonic()
+    while True:
+        request = IssueRequest(
+            request_id=cert.id,
+            csr_pem=cert.csr_pem,
+            common_name=cert.common_name,
+            sans=list(cert.names),
+            product=cert.product,
+            term_days=cert.term_days,
+            backend_config=backend_config(org, cert, runtime.secretbox),
+            comments=cert.comments,
+            state=dict(cert.backend_state),
+        )
+        result = await issuer.advance(request)
+        cert.backend_state = result.state
+        if result.detail and result.detail != cert.detail.get("backend"):
+            cert.detail = {**cert.detail, "backend": result.detail}
+        session.add(cert)
+        if result.outcome is StepOutcome.ISSUED:
+            assert result.certificate is not None
+            await mark_issued(ctx, cert, result.certificate)
+            return JobResult.done()
+        if result.outcome is StepOutcome.FAILED:
+            transition(
+                session, cert, CertificateStatus.FAILED, cert.backend, result.reason or "failed"
+            )
+            return JobResult.done()
+        wait = result.retry_after or 0.0
+        if wait > INLINE_WAIT_LIMIT or time.monotonic() - started > STEP_BUDGET_SECONDS:
+            return JobResult.later(max(wait, 0.2), result.reason)
+        # Commit this step's state before taking the next one.
+        await session.commit()
+        if wait:
+            await asyncio.sleep(wait)
+
+
+async def mark_issued(ctx: JobContext, cert: Certificate, issued: IssuedCertificate) -> None:
+    leaf = x509.load_pem_x509_certificate(issued.leaf_pem.encode())
+    cert.leaf_pem = issued.leaf_pem
+    cert.chain_pem = "".join(p if p.endswith("\n") else p + "\n" for p in issued.chain_pems)
+    cert.serial = issued.serial_hex
+    cert.not_before = issued.not_before
+    cert.not_after = issued.not_after
+    cert.issuer_dn = leaf.issuer.rfc4514_string()
+    cert.backend_ref = issued.backend_ref
+    cert.issued_at = utcnow()
+    transition(
+        ctx.session,
+        cert,
+        CertificateStatus.ISSUED,
+        cert.backend,
+        f"issued: serial {issued.serial_hex}, valid until {issued.not_after:%Y-%m-%d}",
+        {"serial": issued.serial_hex},
+    )
+    if cert.renewal_of:
+        previous = await ctx.session.get(Certificate, cert.renewal_of)
+        if previous is not None and previous.status == CertificateStatus.ISSUED:
+            previous.superseded_by = cert.id
+            transition(
+                ctx.session,
+                previous,
+                CertificateStatus.SUPERSEDED,
+                "certbroker",
+                f"superseded by renewal {cert.id}",
+            )
+
+
+@job_handler(REVOKE_JOB)
+async def revoke_certificate(ctx: JobContext) -> JobResult:
+    session, runtime = ctx.session, ctx.runtime
+    cert = await session.get(Certificate, ctx.job.subject_id, populate_existing=True)
+    if cert is None or cert.status == CertificateStatus.REVOKED:
+        return JobResult.done()
+    if cert.leaf_pem is None or cert.backend_ref is None:
+        raise PermanentJobError("only issued certificates can be revoked")
+    org = await session.get(Organization, cert.organization_id)
+    assert org is not None
+    reason = int(ctx.job.payload.get("reason", 0))
+    issuer = runtime.issuers.get(cert.backend)
+    await issuer.revoke(
+        backend_config(org, cert, runtime.secretbox), cert.leaf_pem, cert.backend_ref, reason
+    )
+    cert.revoked_at = utcnow()
+    cert.revocation_reason = reason
+    transition(
+        session,
+        cert,
+        CertificateStatus.REVOKED,
+        ctx.job.payload.get("actor", "certbroker"),
+        f"revoked at the CA (reason {reason})"
+        + (f": {ctx.job.payload['comment']}" if ctx.job.payload.get("comment") else ""),
+    )
+    return JobResult.done()

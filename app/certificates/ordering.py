@@ -1,0 +1,295 @@
+"""Ordering: every check before anything is queued, then the first state and the first job.
+
+The checks run in a fixed order and collect every problem, so one 422 names all the fields a
+caller must fix. Pure policy lives in app/catalog; this module adds what needs the database
+(the organization, domain validation, idempotency) and the CSR or the generated key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.catalog import policy
+from app.catalog.names import normalise
+from app.catalog.products import Backend, KeyType, Product, get_product
+from app.certificates.models import (
+    Certificate,
+    CertificateStatus,
+    IdempotencyRecord,
+    labels_text,
+    names_text,
+)
+from app.certificates.schemas import CertificateCreate
+from app.certificates.service import transition
+from app.crypto.csr import CsrError, ParsedCsr, build_csr, parse_csr
+from app.crypto.keys import generate_key, private_key_pem
+from app.crypto.secretbox import SecretBox
+from app.domains.service import start_validation_for_order, unvalidated_names
+from app.errors import Conflict, Unprocessable
+from app.jobs.service import enqueue_job
+from app.organizations.models import Organization
+from app.organizations.service import get_organization, org_policy
+
+ISSUE_JOB = "certificate.issue"
+
+
+@dataclass
+class OrderPlan:
+    """What an order would do, or why it cannot be placed."""
+
+    problems: list[policy.FieldProblem] = field(default_factory=list)
+    org: Organization | None = None
+    product: Product | None = None
+    names: list[str] = field(default_factory=list)
+    term_days: int | None = None
+    backend: Backend | None = None
+    approval_required: bool | None = None
+    needs_validation: list[str] = field(default_factory=list)
+    csr: ParsedCsr | None = None
+    key_type: KeyType | None = None
+
+
+def requested_names(body: CertificateCreate) -> list[str]:
+    names: list[str] = []
+    for raw in [body.common_name, *body.sans]:
+        name = normalise(raw)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+async def plan_order(session: AsyncSession, tenant_id: str, body: CertificateCreate) -> OrderPlan:
+    plan = OrderPlan(names=requested_names(body))
+    # A repeated name is the caller's mistake worth naming, not silently dropped.
+    if len(set(map(normalise, [body.common_name, *body.sans]))) != len(body.sans) + 1:
+        plan.problems.append(policy.FieldProblem("body.sans", "names are repeated", "duplicate"))
+    plan.org = await get_organization(session, body.organization_id, tenant_id)
+    org_rules = org_policy(plan.org)
+    plan.product = get_product(body.product)
+    plan.problems += policy.check_product(plan.product, body.product, org_rules)
+    if plan.product is None:
+        return plan
+    plan.problems += policy.check_names(plan.product, plan.names, org_rules)
+    plan.term_days, term_problems = policy.choose_term(plan.product, body.term_days, org_rules)
+    plan.problems += term_problems
+    plan.backend = policy.route(plan.product, org_rules)
+    plan.approval_required = policy.approval_required(plan.product, org_rules)
+    backend_settings = plan.org.acme if plan.backend is Backend.ACME else plan.org.scm
+    if not backend_settings:
+        plan.problems.append(
+            policy.FieldProblem(
+                "body.organization_id",
+                f"organization {plan.org.name!r} has no {plan.backend.value.upper()} settings,"
+                f" needed for {plan.product.name}",
+                "backend",
+            )
+        )
+    if body.csr is not None and body.key is not None:
+        plan.problems.append(policy.FieldProblem("body.key", "give a CSR or a key spec, not both"))
+    elif body.csr is not None:
+        _check_csr(plan, body.csr)
+    else:
+        plan.key_type = body.key.type if body.key else KeyType.EC_P256
+        plan.problems += policy.check_key_type(plan.product, plan.key_type, "body.key.type")
+    if plan.backend is Backend.SCM and not plan.problems:
+        plan.needs_validation = await unvalidated_names(session, plan.org, plan.names)
+        if plan.needs_validation and plan.org.unvalidated_domains == "fail":
+            plan.problems.append(
+                policy.FieldProblem(
+                    "body.sans" if len(plan.names) > 1 else "body.common_name",
+                    "not yet validated for this organization: "
+                    + ", ".join(plan.needs_validation)
+                    + " (validate them with POST /v1/domains/{id}/validations first)",
+                    "domain_not_validated",
+                )
+            )
+    return plan
+
+
+def _check_csr(plan: OrderPlan, pem: str) -> None:
+    assert plan.product is not None
+    try:
+        plan.csr = parse_csr(pem)
+    except CsrError as exc:
+        plan.problems.append(policy.FieldProblem("body.csr", str(exc), "csr"))
+        return
+    plan.key_type = plan.csr.key_type
+    plan.problems += policy.check_key_type(plan.product, plan.key_type, "body.csr")
+    if plan.csr.all_names != set(plan.names):
+        csr_names = ", ".join(sorted(plan.csr.all_names)) or "none"
+        plan.problems.append(
+            policy.FieldProblem(
+                "body.csr",
+                f"the CSR names {csr_names}, but the request names {', '.join(sorted(plan.names))}",
+                "csr_names",
+            )
+        )
+
+
+def raise_problems(problems: list[policy.FieldProblem]) -> None:
+    if not problems:
+        return
+    raise Unprocessable(
+        "; ".join(f"{p.field}: {p.message}" for p in problems),
+        errors=[
+            {"loc": p.field.split("."), "field": p.field, "msg": p.message, "type": p.kind}
+            for p in problems
+        ],
+    )
+
+
+def request_hash(body: CertificateCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def replay_idempotent(
+    session: AsyncSession, tenant_id: str, key: str, digest: str
+) -> Certificate | None:
+    record = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was used with a different request body; use a new key"
+        )
+    return await session.get(Certificate, record.certificate_id)
+
+
+async def request_certificate(
+    session: AsyncSession,
+    box: SecretBox,
+    principal: Principal,
+    body: CertificateCreate,
+    idempotency_key: str | None = None,
+) -> tuple[Certificate, bool]:
+    """Place an order. Returns the certificate and whether it was created now (False when an
+    Idempotency-Key replayed an earlier order)."""
+    digest = request_hash(body)
+    if idempotency_key:
+        earlier = await replay_idempotent(session, principal.tenant_id, idempotency_key, digest)
+        if earlier is not None:
+            return earlier, False
+    plan = await plan_order(session, principal.tenant_id, body)
+    raise_problems(plan.problems)
+    assert plan.org and plan.product and plan.backend and plan.term_days and plan.key_type
+    cert = Certificate(
+        tenant_id=principal.tenant_id,
+        organization_id=plan.org.id,
+        product=plan.product.code,
+        validation_level=plan.product.validation_level.value,
+        backend=plan.backend.value,
+        common_name=plan.names[0],
+        names=plan.names,
+        names_text=names_text(plan.names),
+        term_days=plan.term_days,
+        server_type=body.server_type,
+        comments=body.comments,
+        labels=body.labels,
+        labels_text=labels_text(body.labels),
+        auto_renew=body.auto_renew,
+        renew_before_days=body.renew_before_days,
+        key_type=plan.key_type.value,
+        key_source="csr" if plan.csr else "generated",
+        csr_pem="",
+        public_key_sha256="",
+        requested_by=principal.subject,
+        status=CertificateStatus.SUBMITTED,
+    )
+    if plan.csr:
+        cert.csr_pem, cert.public_key_sha256 = plan.csr.pem, plan.csr.public_key_sha256
+    else:
+        await _generate_key(cert, plan.key_type, box)
+    session.add(cert)
+    await session.flush()
+    if idempotency_key:
+        session.add(
+            IdempotencyRecord(
+                tenant_id=principal.tenant_id,
+                key=idempotency_key,
+                request_hash=digest,
+                certificate_id=cert.id,
+            )
+        )
+    requested = transition(
+        session,
+        cert,
+        None,
+        principal.subject,
+        f"requested {plan.product.name} for {', '.join(plan.names)} via {plan.backend.value}",
+    )
+    requested.from_status = None
+    if plan.approval_required:
+        from app.approvals.service import open_approval
+
+        transition(
+            session,
+            cert,
+            CertificateStatus.PENDING_APPROVAL,
+            "certbroker",
+            f"waiting for a {cert.validation_level} approver of {plan.org.name!r}",
+        )
+        await open_approval(session, cert, plan.org, principal.subject)
+    else:
+        await submit_for_issuance(session, cert, plan.org, principal.subject)
+    return cert, True
+
+
+async def _generate_key(cert: Certificate, key_type: KeyType, box: SecretBox) -> None:
+    # RSA 4096 takes a second or more: keep it off the event loop.
+    key = await asyncio.to_thread(generate_key, key_type)
+    csr = parse_csr(build_csr(key, cert.names))
+    cert.csr_pem, cert.public_key_sha256 = csr.pem, csr.public_key_sha256
+    cert.private_key = box.encrypt(private_key_pem(key), context=f"certificate:{cert.id}")
+
+
+async def submit_for_issuance(
+    session: AsyncSession,
+    cert: Certificate,
+    org: Organization,
+    actor: str,
+    *,
+    approved: bool = False,
+) -> None:
+    """Move an accepted (and approved, where needed) order on: to domain validation when SCM
+    still needs it, else to the CA."""
+    if approved and cert.backend == Backend.SCM.value:
+        cert.backend_state = {**cert.backend_state, "broker_approved": True}
+    if cert.backend == Backend.SCM.value:
+        pending = await unvalidated_names(session, org, cert.names)
+        if pending:
+            transition(
+                session,
+                cert,
+                CertificateStatus.PENDING_VALIDATION,
+                "certbroker",
+                "waiting for domain validation of " + ", ".join(pending),
+            )
+            await start_validation_for_order(session, cert, org, pending)
+            return
+    await queue_issuance(session, cert, actor)
+
+
+async def queue_issuance(session: AsyncSession, cert: Certificate, actor: str) -> None:
+    transition(session, cert, CertificateStatus.SUBMITTED, actor, f"submitted to {cert.backend}")
+    job = await enqueue_job(
+        session,
+        ISSUE_JOB,
+        tenant_id=cert.tenant_id,
+        subject=("certificate", cert.id),
+        dedupe_key=f"{ISSUE_JOB}:{cert.id}",
+    )
+    cert.job_id = job.id

@@ -1,0 +1,193 @@
+"""The certificates API: order, preflight, list, read, events, revoke."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.auth.dependencies import require_scopes
+from app.auth.principal import Scope
+from app.certificates import ordering, service
+from app.certificates.models import CertificateStatus
+from app.certificates.schemas import (
+    REASON_CODES,
+    CertificateCreate,
+    CertificateEventPublic,
+    CertificatePage,
+    CertificatePublic,
+    Preflight,
+    RevokeRequest,
+)
+from app.deps import DbSession, RuntimeDep
+from app.errors import Conflict, Unprocessable
+from app.jobs.service import enqueue_job
+
+router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+
+Reader = require_scopes(Scope.CERTIFICATES_READ)
+Writer = require_scopes(Scope.CERTIFICATES_WRITE)
+NOT_FOUND = {404: {"description": "No such certificate in your tenant"}}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retry safely: the same key and body answer the first result; "
+        "the same key with another body is a 409.",
+    ),
+]
+
+
+@router.post(
+    "",
+    operation_id="certificates_create",
+    status_code=202,
+    response_model=CertificatePublic,
+    responses={
+        409: {"description": "Idempotency-Key reused with a different body"},
+        422: {"description": "A check failed; `errors` names each field and why"},
+    },
+)
+async def create_certificate(
+    body: CertificateCreate,
+    response: Response,
+    session: DbSession,
+    runtime: RuntimeDep,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> CertificatePublic:
+    """Order a certificate. Every check runs before anything is queued; the answer is 202 with
+    the certificate's `Location` and the job that works on it (`job_id`)."""
+    cert, _created = await ordering.request_certificate(
+        session, runtime.secretbox, caller, body, idempotency_key
+    )
+    response.headers["Location"] = f"/v1/certificates/{cert.id}"
+    return CertificatePublic.model_validate(cert)
+
+
+@router.post("/preflight", operation_id="certificates_preflight", response_model=Preflight)
+async def preflight(body: CertificateCreate, session: DbSession, caller: Reader) -> Preflight:
+    """Run the ordering checks without ordering: what would happen, and what would fail."""
+    plan = await ordering.plan_order(session, caller.tenant_id, body)
+    return Preflight(
+        ok=not plan.problems,
+        problems=[{"field": p.field, "message": p.message, "type": p.kind} for p in plan.problems],
+        backend=plan.backend.value if plan.backend else None,
+        validation_level=plan.product.validation_level.value if plan.product else None,
+        approval_required=plan.approval_required,
+        term_days=plan.term_days,
+        names=plan.names,
+        names_needing_validation=plan.needs_validation,
+    )
+
+
+def _labels(values: list[str]) -> dict[str, str]:
+    labels = {}
+    for index, value in enumerate(values):
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise Unprocessable.field(f"query.label.{index}", "use key=value")
+        labels[key] = val
+    return labels
+
+
+@router.get("", operation_id="certificates_list", response_model=CertificatePage)
+async def list_certificates(
+    session: DbSession,
+    caller: Reader,
+    status: Annotated[list[CertificateStatus] | None, Query()] = None,
+    product: str | None = None,
+    validation_level: Annotated[str | None, Query(pattern="^(DV|OV|EV)$")] = None,
+    organization_id: str | None = None,
+    name: Annotated[str | None, Query(description="substring of any name, CN or SAN")] = None,
+    expires_before: dt.datetime | None = None,
+    expires_after: dt.datetime | None = None,
+    label: Annotated[list[str], Query(description="key=value, repeatable")] = [],  # noqa: B006
+    sort: Annotated[str, Query(pattern="^-?(created_at|not_after)$")] = "-created_at",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CertificatePage:
+    items, next_cursor = await service.list_certificates(
+        session,
+        caller.tenant_id,
+        status=status,
+        product=product,
+        validation_level=validation_level,
+        organization_id=organization_id,
+        name=name,
+        expires_before=expires_before,
+        expires_after=expires_after,
+        label=_labels(label),
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+    return CertificatePage(
+        items=[CertificatePublic.model_validate(c) for c in items], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/{certificate_id}",
+    operation_id="certificates_get",
+    response_model=CertificatePublic,
+    responses=NOT_FOUND,
+)
+async def get_certificate(
+    certificate_id: str, session: DbSession, caller: Reader
+) -> CertificatePublic:
+    return CertificatePublic.model_validate(
+        await service.get_certificate(session, certificate_id, caller.tenant_id)
+    )
+
+
+@router.get(
+    "/{certificate_id}/events",
+    operation_id="certificates_events",
+    response_model=list[CertificateEventPublic],
+    responses=NOT_FOUND,
+)
+async def certificate_events(
+    certificate_id: str, session: DbSession, caller: Reader
+) -> list[CertificateEventPublic]:
+    cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
+    return [
+        CertificateEventPublic.model_validate(e) for e in await service.list_events(session, cert)
+    ]
+
+
+@router.post(
+    "/{certificate_id}/revoke",
+    operation_id="certificates_revoke",
+    status_code=202,
+    response_model=CertificatePublic,
+    responses={**NOT_FOUND, 409: {"description": "Not issued, or already revoked"}},
+)
+async def revoke_certificate(
+    certificate_id: str, body: RevokeRequest, session: DbSession, caller: Writer
+) -> CertificatePublic:
+    """Revoke through the backend that issued it (RFC 5280 reason). Answers 202; the status
+    becomes `revoked` when the CA confirmed."""
+    cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
+    if cert.status == CertificateStatus.REVOKED:
+        raise Conflict("the certificate is already revoked")
+    if cert.status not in (CertificateStatus.ISSUED, CertificateStatus.SUPERSEDED):
+        raise Conflict(f"only issued certificates can be revoked; this one is {cert.status}")
+    job = await enqueue_job(
+        session,
+        "certificate.revoke",
+        tenant_id=cert.tenant_id,
+        subject=("certificate", cert.id),
+        payload={
+            "reason": REASON_CODES[body.reason],
+            "comment": body.comment,
+            "actor": caller.subject,
+        },
+        dedupe_key=f"certificate.revoke:{cert.id}",
+    )
+    cert.revocation_requested_at = cert.updated_at
+    cert.job_id = job.id
+    service.transition(session, cert, None, caller.subject, f"revocation requested ({body.reason})")
+    return CertificatePublic.model_validate(cert)

@@ -1,0 +1,136 @@
+"""The certificates API contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.catalog.products import KeyType
+from app.certificates.models import CertificateStatus
+from app.organizations.schemas import ProductCode
+
+ServerType = Literal["apache", "nginx", "iis", "f5", "haproxy", "envoy", "kubernetes", "other"]
+
+ORDER_EXAMPLE = {
+    "organization_id": "3f0c1b2a4d5e6f708192a3b4c5d6e7f8",
+    "product": "positivessl",
+    "common_name": "www.example.com",
+    "sans": ["example.com"],
+    "key": {"type": "EC-P256"},
+    "labels": {"team": "payments", "env": "prod"},
+    "comments": "checkout frontend",
+}
+
+
+class KeySpec(BaseModel):
+    """Have the broker generate the private key (it is stored encrypted)."""
+
+    type: KeyType = KeyType.EC_P256
+
+
+class CertificateCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ORDER_EXAMPLE]})
+
+    organization_id: str
+    product: ProductCode
+    common_name: str = Field(min_length=1, max_length=253)
+    sans: list[str] = Field(default_factory=list, max_length=100, description="more DNS names")
+    term_days: int | None = Field(
+        default=None, description="default: the organization's or the product's"
+    )
+    server_type: ServerType = "other"
+    comments: str | None = Field(default=None, max_length=1024)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    auto_renew: bool = True
+    renew_before_days: int | None = Field(default=None, ge=1, le=365)
+    csr: str | None = Field(default=None, description="PEM CSR; its names must equal the request's")
+    key: KeySpec | None = Field(
+        default=None, description="instead of a CSR; with neither, an EC P-256 key is generated"
+    )
+
+
+class Preflight(BaseModel):
+    ok: bool
+    problems: list[dict[str, str]] = Field(description="what would make the order fail, by field")
+    backend: Literal["acme", "scm"] | None
+    validation_level: Literal["DV", "OV", "EV"] | None
+    approval_required: bool | None
+    term_days: int | None
+    names: list[str]
+    names_needing_validation: list[str]
+
+
+class CertificatePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    organization_id: str
+    product: str
+    validation_level: str
+    backend: str
+    common_name: str
+    names: list[str] = Field(description="every DNS name, the common name first")
+    term_days: int
+    server_type: str
+    comments: str | None
+    labels: dict[str, str]
+    auto_renew: bool
+    renew_before_days: int | None
+    status: CertificateStatus
+    status_reason: str | None
+    key_type: str
+    key_source: Literal["csr", "generated"]
+    serial: str | None
+    not_before: dt.datetime | None
+    not_after: dt.datetime | None
+    issuer_dn: str | None
+    issued_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revocation_reason: int | None
+    renewal_of: str | None
+    superseded_by: str | None
+    job_id: str | None
+    requested_by: str
+    detail: dict = Field(description="backend details, e.g. validation instructions")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CertificatePage(BaseModel):
+    items: list[CertificatePublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class CertificateEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: dt.datetime
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    message: str
+    detail: dict
+
+
+RevocationReason = Literal[
+    "unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation"
+]
+REASON_CODES: dict[str, int] = {
+    "unspecified": 0,
+    "keyCompromise": 1,
+    "affiliationChanged": 3,
+    "superseded": 4,
+    "cessationOfOperation": 5,
+}
+
+
+class RevokeRequest(BaseModel):
+    reason: RevocationReason = "unspecified"
+    comment: str | None = Field(default=None, max_length=512)
+
+
+class Pkcs12Request(BaseModel):
+    passphrase: str = Field(min_length=8, max_length=256, description="protects the PKCS#12 file")

@@ -1,0 +1,1 @@
+"""Domains and their validation (DCV) at the Sectigo Certificate Manager."""

@@ -1,0 +1,206 @@
+"""Domain validation rules: which names still need DCV, starting it, and what a result does.
+
+Validation at SCM covers the domain and everything under it, so the broker tracks the
+organization's allowed (base) domains, not each certificate name. Never commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.names import covered_by, normalise
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.service import transition
+from app.db import utcnow
+from app.domains.models import Domain, DomainStatus, DomainValidation, ValidationStatus
+from app.errors import NotFound, Unprocessable
+from app.jobs.service import enqueue_job
+from app.organizations.models import Organization
+
+VALIDATE_JOB = "domain.validate"
+METHODS = ("cname", "http", "https", "txt", "email")
+
+
+def base_domain(org: Organization, name: str) -> str:
+    """The longest allowed domain of `org` covering `name` (names were checked against them)."""
+    covering = [d for d in org.allowed_domains if covered_by(name, d)]
+    if not covering:
+        raise Unprocessable.field("body.name", f"{name!r} is not under the organization's domains")
+    return max(covering, key=len)
+
+
+async def _domains_named(
+    session: AsyncSession, org: Organization, names: set[str]
+) -> dict[str, Domain]:
+    rows = await session.execute(
+        select(Domain).where(
+            Domain.tenant_id == org.tenant_id,
+            Domain.organization_id == org.id,
+            Domain.name.in_(sorted(names)),  # type: ignore[attr-defined]
+        )
+    )
+    return {d.name: d for d in rows.scalars()}
+
+
+async def unvalidated_names(
+    session: AsyncSession, org: Organization, names: list[str]
+) -> list[str]:
+    """The base domains of `names` that are not validated (or whose validation expired)."""
+    bases = {base_domain(org, name) for name in names}
+    known = await _domains_named(session, org, bases)
+    now = utcnow()
+    return sorted(b for b in bases if b not in known or not known[b].is_valid(now))
+
+
+async def ensure_domain(session: AsyncSession, org: Organization, name: str) -> Domain:
+    name = normalise(name)
+    existing = (await _domains_named(session, org, {name})).get(name)
+    if existing is not None:
+        return existing
+    domain = Domain(tenant_id=org.tenant_id, organization_id=org.id, name=name)
+    session.add(domain)
+    await session.flush()
+    return domain
+
+
+async def get_domain(session: AsyncSession, domain_id: str, tenant_id: str) -> Domain:
+    domain = await session.get(Domain, domain_id)
+    if domain is None or domain.tenant_id != tenant_id:
+        raise NotFound(f"domain {domain_id} not found")
+    return domain
+
+
+async def list_domains(
+    session: AsyncSession, tenant_id: str, organization_id: str | None = None, limit: int = 200
+) -> list[Domain]:
+    query = select(Domain).where(Domain.tenant_id == tenant_id)
+    if organization_id:
+        query = query.where(Domain.organization_id == organization_id)
+    rows = await session.execute(query.order_by(Domain.name).limit(limit))
+    return list(rows.scalars())
+
+
+async def latest_validation(session: AsyncSession, domain: Domain) -> DomainValidation | None:
+    rows = await session.execute(
+        select(DomainValidation)
+        .where(DomainValidation.domain_id == domain.id)
+        .order_by(DomainValidation.started_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return rows.scalar_one_or_none()
+
+
+async def begin_validation(
+    session: AsyncSession,
+    domain: Domain,
+    method: str,
+    *,
+    email: str | None = None,
+    instructions: dict | None = None,
+) -> DomainValidation:
+    """Record a validation and have the worker submit it to SCM and follow it."""
+    validation = DomainValidation(
+        tenant_id=domain.tenant_id,
+        domain_id=domain.id,
+        method=method,
+        email=email,
+        instructions=instructions or {},
+        status=ValidationStatus.AWAITING_EMAIL
+        if method == "email" and not email
+        else ValidationStatus.SUBMITTED,
+    )
+    session.add(validation)
+    await session.flush()
+    domain.status = DomainStatus.VALIDATING
+    domain.method = method
+    domain.last_error = None
+    domain.updated_at = utcnow()
+    session.add(domain)
+    if validation.status == ValidationStatus.SUBMITTED:
+        job = await enqueue_job(
+            session,
+            VALIDATE_JOB,
+            tenant_id=domain.tenant_id,
+            subject=("domain", domain.id),
+            payload={"validation_id": validation.id},
+            dedupe_key=f"{VALIDATE_JOB}:{validation.id}",
+        )
+        validation.job_id = job.id
+    return validation
+
+
+async def start_validation_for_order(
+    session: AsyncSession, cert: Certificate, org: Organization, bases: list[str]
+) -> None:
+    method = ((org.scm or {}).get("dcv_mode") or "CNAME").lower()
+    email = (org.scm or {}).get("dcv_email")
+    for base in bases:
+        domain = await ensure_domain(session, org, base)
+        current = await latest_validation(session, domain)
+        if domain.status == DomainStatus.VALIDATING and current is not None:
+            continue  # already being validated; this order waits for the same result
+        await begin_validation(session, domain, method, email=email)
+
+
+def mark_validated(
+    domain: Domain, validation: DomainValidation, validated: dt.date | None, expires: dt.date | None
+) -> None:
+    now = utcnow()
+    domain.status = DomainStatus.VALIDATED
+    domain.validated_at = _at(validated) or now
+    domain.expires_at = _at(expires)
+    domain.last_error = None
+    domain.updated_at = now
+    validation.status = ValidationStatus.VALIDATED
+    validation.completed_at = now
+
+
+def mark_failed(
+    domain: Domain, validation: DomainValidation, reason: str, *, expired: bool = False
+) -> None:
+    now = utcnow()
+    domain.status = DomainStatus.EXPIRED if expired else DomainStatus.FAILED
+    domain.last_error = reason
+    domain.updated_at = now
+    validation.status = ValidationStatus.EXPIRED if expired else ValidationStatus.FAILED
+    validation.error = reason
+    validation.completed_at = now
+
+
+def _at(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
+
+
+async def waiting_certificates(session: AsyncSession, domain: Domain) -> list[Certificate]:
+    rows = await session.execute(
+        select(Certificate).where(
+            Certificate.tenant_id == domain.tenant_id,
+            Certificate.organization_id == domain.organization_id,
+            Certificate.status == CertificateStatus.PENDING_VALIDATION,
+        )
+    )
+    return [c for c in rows.scalars() if any(covered_by(n, domain.name) for n in c.names)]
+
+
+async def settle_waiting_certificates(session: AsyncSession, domain: Domain) -> None:
+    """After a domain's validation ended: submit orders now fully validated, fail the others
+    that depended on a failed domain."""
+    from app.certificates.ordering import queue_issuance
+
+    org = await session.get(Organization, domain.organization_id)
+    assert org is not None
+    for cert in await waiting_certificates(session, domain):
+        if domain.status != DomainStatus.VALIDATED:
+            transition(
+                session,
+                cert,
+                CertificateStatus.FAILED,
+                "certbroker",
+                f"domain validation of {domain.name} {domain.status}: {domain.last_error}",
+            )
+            continue
+        if not await unvalidated_names(session, org, cert.names):
+            await queue_issuance(session, cert, "certbroker")

@@ -1,0 +1,1 @@
+"""A tenant's organizations: which CA accounts they use, what they may order, who approves."""

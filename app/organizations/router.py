@@ -1,0 +1,93 @@
+"""CRUD of a tenant's organizations under /v1/organizations (tenant administrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.auth.dependencies import TenantAdmin, require_scopes
+from app.auth.principal import Scope
+from app.deps import DbSession, RuntimeDep
+from app.organizations import service
+from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate
+
+router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+
+Reader = require_scopes(Scope.CERTIFICATES_READ)
+NOT_FOUND = {404: {"description": "No such organization in your tenant"}}
+
+
+@router.post(
+    "",
+    operation_id="organizations_create",
+    status_code=201,
+    response_model=OrganizationPublic,
+    responses={409: {"description": "The name is taken"}},
+)
+async def create_organization(
+    body: OrganizationCreate, session: DbSession, runtime: RuntimeDep, caller: TenantAdmin
+) -> OrganizationPublic:
+    """Create an organization: its SCM and ACME accounts, DNS provider and ordering policy.
+    Secrets (SCM password or client secret, EAB HMAC key, DNS secrets) are stored encrypted and
+    never returned."""
+    org = await service.create_organization(
+        session, caller.tenant_id, body, runtime.secretbox, runtime.settings
+    )
+    return service.to_public(org)
+
+
+@router.get("", operation_id="organizations_list", response_model=list[OrganizationPublic])
+async def list_organizations(
+    session: DbSession,
+    caller: Reader,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
+) -> list[OrganizationPublic]:
+    orgs = await service.list_organizations(session, caller.tenant_id, limit)
+    return [service.to_public(org) for org in orgs]
+
+
+@router.get(
+    "/{organization_id}",
+    operation_id="organizations_get",
+    response_model=OrganizationPublic,
+    responses=NOT_FOUND,
+)
+async def get_organization(
+    organization_id: str, session: DbSession, caller: Reader
+) -> OrganizationPublic:
+    org = await service.get_organization(session, organization_id, caller.tenant_id)
+    return service.to_public(org)
+
+
+@router.patch(
+    "/{organization_id}",
+    operation_id="organizations_update",
+    response_model=OrganizationPublic,
+    responses=NOT_FOUND,
+)
+async def update_organization(
+    organization_id: str,
+    body: OrganizationUpdate,
+    session: DbSession,
+    runtime: RuntimeDep,
+    caller: TenantAdmin,
+) -> OrganizationPublic:
+    """Change settings; fields left out stay as they are, and so do stored secrets."""
+    org = await service.get_organization(session, organization_id, caller.tenant_id)
+    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.settings)
+    return service.to_public(org)
+
+
+@router.delete(
+    "/{organization_id}",
+    operation_id="organizations_delete",
+    status_code=204,
+    responses={**NOT_FOUND, 409: {"description": "The organization still has certificates"}},
+)
+async def delete_organization(
+    organization_id: str, session: DbSession, caller: TenantAdmin
+) -> Response:
+    org = await service.get_organization(session, organization_id, caller.tenant_id)
+    await service.delete_organization(session, org)
+    return Response(status_code=204)

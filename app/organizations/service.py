@@ -1,0 +1,257 @@
+"""Organization rules: creation, updates with write-only secrets, and the backend settings the
+issuers get. Never commits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.names import name_problem, normalise
+from app.catalog.policy import OrgPolicy
+from app.catalog.products import Backend
+from app.crypto.secretbox import SecretBox
+from app.db import utcnow
+from app.errors import Conflict, NotFound, Unprocessable
+from app.organizations.ca_hosts import check_ca_url
+from app.organizations.models import Organization
+from app.organizations.schemas import (
+    AcmeSettingsIn,
+    AcmeSettingsOut,
+    DnsSettingsIn,
+    DnsSettingsOut,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationUpdate,
+    ScmSettingsIn,
+    ScmSettingsOut,
+)
+from app.settings import Settings
+
+MAX_LIST = 500
+
+
+async def get_organization(session: AsyncSession, org_id: str, tenant_id: str) -> Organization:
+    org = await session.get(Organization, org_id)
+    if org is None or org.tenant_id != tenant_id:
+        raise NotFound(f"organization {org_id} not found")
+    return org
+
+
+async def list_organizations(
+    session: AsyncSession, tenant_id: str, limit: int = 100
+) -> list[Organization]:
+    rows = await session.execute(
+        select(Organization)
+        .where(Organization.tenant_id == tenant_id)
+        .order_by(Organization.name)
+        .limit(min(limit, MAX_LIST))
+    )
+    return list(rows.scalars())
+
+
+def _domains(domains: list[str]) -> list[str]:
+    cleaned = []
+    for index, raw in enumerate(domains):
+        domain = normalise(raw)
+        problem = name_problem(domain)
+        if problem or domain.startswith("*."):
+            raise Unprocessable.field(
+                f"body.allowed_domains.{index}", f"{raw!r}: {problem or 'give the base domain'}"
+            )
+        cleaned.append(domain)
+    return sorted(set(cleaned))
+
+
+def _apply_scm(org: Organization, scm: ScmSettingsIn, box: SecretBox, settings: Settings) -> None:
+    check_ca_url(scm.base_url, "body.scm.base_url", settings)
+    if scm.token_url:
+        check_ca_url(scm.token_url, "body.scm.token_url", settings)
+    secret = scm.password or scm.client_secret
+    org.scm = scm.model_dump(exclude={"password", "client_secret"})
+    if secret is not None:
+        org.scm_secret = box.encrypt(secret.get_secret_value(), context=f"org:{org.id}:scm")
+    if org.scm_secret is None and scm.auth_style != "client_cert":
+        needed = "password" if scm.auth_style == "header" else "client_secret"
+        raise Unprocessable.field(
+            f"body.scm.{needed}", f"required for auth_style {scm.auth_style!r}"
+        )
+
+
+def _apply_acme(
+    org: Organization, acme: AcmeSettingsIn, box: SecretBox, settings: Settings
+) -> None:
+    check_ca_url(acme.directory_url, "body.acme.directory_url", settings, https_only=True)
+    org.acme = acme.model_dump(exclude={"eab_hmac_key"})
+    if acme.eab_hmac_key is not None:
+        org.acme_eab_secret = box.encrypt(
+            acme.eab_hmac_key.get_secret_value(), context=f"org:{org.id}:acme"
+        )
+    if acme.eab_from_scm and org.scm is None:
+        raise Unprocessable.field("body.acme.eab_from_scm", "needs SCM settings to fetch EAB from")
+
+
+def _apply_dns(org: Organization, dns: DnsSettingsIn, box: SecretBox) -> None:
+    org.dns_provider = dns.provider
+    org.dns = dns.config
+    if dns.secret_config:
+        plain = {k: v.get_secret_value() for k, v in dns.secret_config.items()}
+        org.dns_secret = box.encrypt(json.dumps(plain), context=f"org:{org.id}:dns")
+        org.dns = {**dns.config, "_secret_keys": sorted(plain)}
+
+
+async def create_organization(
+    session: AsyncSession,
+    tenant_id: str,
+    body: OrganizationCreate,
+    box: SecretBox,
+    settings: Settings,
+) -> Organization:
+    org = Organization(tenant_id=tenant_id, name=body.name)
+    _apply_policy(org, body.model_dump(exclude={"name", "scm", "acme", "dns"}))
+    if body.scm:
+        _apply_scm(org, body.scm, box, settings)
+    if body.acme:
+        _apply_acme(org, body.acme, box, settings)
+    if body.dns:
+        _apply_dns(org, body.dns, box)
+    await _save(session, org)
+    return org
+
+
+async def update_organization(
+    session: AsyncSession,
+    org: Organization,
+    body: OrganizationUpdate,
+    box: SecretBox,
+    settings: Settings,
+) -> Organization:
+    changes = body.model_dump(exclude_unset=True, exclude={"scm", "acme", "dns"})
+    if "name" in changes:
+        org.name = changes.pop("name")
+    _apply_policy(org, changes)
+    if body.scm:
+        _apply_scm(org, body.scm, box, settings)
+    if body.acme:
+        _apply_acme(org, body.acme, box, settings)
+    if body.dns:
+        _apply_dns(org, body.dns, box)
+    org.updated_at = utcnow()
+    await _save(session, org)
+    return org
+
+
+def _apply_policy(org: Organization, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key == "allowed_domains":
+            value = _domains(value)
+        elif key in ("backend_overrides",):
+            value = {k: Backend(v).value for k, v in value.items()}
+        elif key == "alert_thresholds":
+            value = sorted({int(v) for v in value}, reverse=True)
+        setattr(org, key, value)
+
+
+async def _save(session: AsyncSession, org: Organization) -> None:
+    existing = await session.execute(
+        select(func.count())
+        .select_from(Organization)
+        .where(Organization.tenant_id == org.tenant_id, Organization.name == org.name)
+        .where(Organization.id != org.id)
+    )
+    if existing.scalar_one():
+        raise Conflict(f"an organization named {org.name!r} already exists")
+    session.add(org)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"an organization named {org.name!r} already exists") from None
+
+
+async def delete_organization(session: AsyncSession, org: Organization) -> None:
+    from app.certificates.models import Certificate  # certificates refer to organizations
+
+    used = await session.execute(
+        select(func.count()).select_from(Certificate).where(Certificate.organization_id == org.id)
+    )
+    if used.scalar_one():
+        raise Conflict("the organization has certificates; it cannot be deleted")
+    await session.delete(org)
+
+
+def to_public(org: Organization) -> OrganizationPublic:
+    return OrganizationPublic(
+        id=org.id,
+        name=org.name,
+        sandbox=org.sandbox,
+        scm=ScmSettingsOut(**org.scm, secret_set=org.scm_secret is not None) if org.scm else None,
+        acme=AcmeSettingsOut(**org.acme, eab_hmac_key_set=org.acme_eab_secret is not None)
+        if org.acme
+        else None,
+        dns=DnsSettingsOut(
+            provider=org.dns_provider,
+            config={k: v for k, v in (org.dns or {}).items() if k != "_secret_keys"},
+            secret_keys=sorted(_dns_secrets_keys(org)),
+        )
+        if org.dns_provider
+        else None,
+        allowed_domains=org.allowed_domains,
+        catalog=org.catalog,  # type: ignore[arg-type]
+        default_terms=org.default_terms,  # type: ignore[arg-type]
+        backend_overrides=org.backend_overrides,  # type: ignore[arg-type]
+        auto_approve=org.auto_approve,
+        approvers=org.approvers,  # type: ignore[arg-type]
+        approval_timeout_hours=org.approval_timeout_hours,
+        unvalidated_domains=org.unvalidated_domains,  # type: ignore[arg-type]
+        alert_thresholds=org.alert_thresholds,
+        created_at=org.created_at,
+        updated_at=org.updated_at,
+    )
+
+
+def _dns_secrets_keys(org: Organization) -> list[str]:
+    # The names of the secret settings are not secret; their values are never decrypted here.
+    return list((org.dns or {}).get("_secret_keys", [])) if org.dns else []
+
+
+def org_policy(org: Organization) -> OrgPolicy:
+    return OrgPolicy(
+        allowed_domains=tuple(org.allowed_domains),
+        catalog=tuple(org.catalog),
+        default_terms=dict(org.default_terms),
+        backend_overrides={k: Backend(v) for k, v in org.backend_overrides.items()},
+        auto_approve=org.auto_approve,
+    )
+
+
+def scm_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
+    if not org.scm:
+        raise Unprocessable.field("body.organization_id", "the organization has no SCM settings")
+    config = dict(org.scm)
+    if org.scm_secret:
+        secret = box.decrypt_str(org.scm_secret, context=f"org:{org.id}:scm")
+        config["client_secret" if config.get("auth_style") == "oauth" else "password"] = secret
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def acme_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
+    if not org.acme:
+        raise Unprocessable.field("body.organization_id", "the organization has no ACME settings")
+    config = {k: v for k, v in org.acme.items() if v is not None and k != "eab_from_scm"}
+    if org.acme_eab_secret:
+        config["eab_hmac_key"] = box.decrypt_str(org.acme_eab_secret, context=f"org:{org.id}:acme")
+    config["account_scope"] = org.id
+    if org.dns_provider:
+        config["dns_provider"] = org.dns_provider
+        config["dns_config"] = dns_config(org, box)
+    return config
+
+
+def dns_config(org: Organization, box: SecretBox) -> dict[str, Any]:
+    config = {k: v for k, v in (org.dns or {}).items() if k != "_secret_keys"}
+    if org.dns_secret:
+        config.update(json.loads(box.decrypt_str(org.dns_secret, context=f"org:{org.id}:dns")))
+    return config

@@ -27,10 +27,16 @@ MARKER_SEARCH_DEPTH = 25
 
 
 def with_marker(comments: str | None, marker: str) -> str:
-    if comments and marker in comments:
+    """`comments` with `[marker]` in front; first, so SCM's 1024-character cut never hits it."""
+    tag = f"[{marker}]"
+    if comments and tag in comments:
         return comments
-    text = f"{comments} [{marker}]" if comments else marker
-    return text[:1024]  # SCM's comments limit
+    return f"{tag} {comments}"[:1024] if comments else tag
+
+
+def carries_marker(comments: str | None, marker: str) -> bool:
+    # Bracketed, so marker "x:1" does not match an order marked "x:12".
+    return f"[{marker}]" in (comments or "")
 
 
 class EnrollEndpoints:
@@ -49,7 +55,7 @@ class EnrollEndpoints:
         ids = [summary.ssl_id async for summary in listing]
         for ssl_id in sorted(ids, reverse=True)[:MARKER_SEARCH_DEPTH]:
             data = json_of(await self.session.request("GET", f"ssl/v1/{ssl_id}"))
-            if marker in (data.get("comments") or ""):
+            if carries_marker(data.get("comments"), marker):
                 return ssl_id
         return None
 

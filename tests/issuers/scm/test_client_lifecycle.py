@@ -33,7 +33,7 @@ async def test_enroll_collect_and_verify_chain(scm, sandbox, unique_cn, kind):
     assert re.fullmatch(r"\d\d/\d\d/\d{4}", details.raw["expires"])  # US MM/dd/yyyy on the wire
     assert details.expires > details.requested
     assert details.serial_hex == format(collected.leaf.serial_number, "x")
-    assert "certbroker:test-" in details.comments
+    assert details.comments == f"[certbroker:test-{unique_cn}]"
 
 
 @pytest.mark.parametrize(

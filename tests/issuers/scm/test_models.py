@@ -73,3 +73,12 @@ def test_config_checks_credentials_per_style_and_hides_secrets():
 @pytest.mark.parametrize(("rfc", "scm"), [(0, 0), (1, 1), (2, 1), (3, 3), (4, 4), (5, 5), (6, 0)])
 def test_rfc5280_reasons_map_to_scm_codes(rfc, scm):
     assert scm_reason_code(rfc) == scm
+
+
+def test_marker_is_bracketed_and_survives_long_comments():
+    from app.issuers.scm.enroll import carries_marker, with_marker
+
+    text = with_marker("x" * 2000, "certbroker:1")
+    assert len(text) == 1024 and carries_marker(text, "certbroker:1")
+    assert not carries_marker(with_marker(None, "certbroker:12"), "certbroker:1")
+    assert with_marker(text, "certbroker:1") == text

@@ -8,7 +8,7 @@ arrives as `Authorization: Bearer <token>`.
 # No `from __future__ import annotations`: FastAPI must see require_scopes' closure types.
 from typing import Annotated, Any
 
-from fastapi import Depends, Security
+from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 
@@ -32,13 +32,21 @@ bearer_scheme = HTTPBearer(scheme_name="bearer", auto_error=False)
 
 
 async def authenticate(
+    request: Request,
     runtime: RuntimeDep,
     _oauth2: Annotated[str | None, Security(oauth2_scheme)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
+    # FastAPI caches dependencies per scope set, so a route asking for the principal twice
+    # (CurrentPrincipal and require_scopes) would verify the token twice without this.
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
     if bearer is None or not bearer.credentials:
         raise Unauthorized("a bearer access token is required")
-    return await principal_from_token(bearer.credentials, runtime)
+    principal = await principal_from_token(bearer.credentials, runtime)
+    request.state.principal = principal
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

@@ -128,7 +128,7 @@ async def test_rs256_token_is_accepted_for_the_tenant_it_names(
 
 
 async def test_es256_token_with_list_scopes_and_tenant_slug(
-    runtime: Runtime, api: httpx.AsyncClient, idps: Idps
+    runtime: Runtime, api: httpx.AsyncClient, whoami: httpx.AsyncClient, idps: Idps
 ):
     tenant = await new_tenant(runtime)
     now = int(time.time())
@@ -142,9 +142,18 @@ async def test_es256_token_with_list_scopes_and_tenant_slug(
         "exp": now + 60,
     }
 
-    answer = await call(api, signed(idps.ec, "ec-1", "ES256", claims))
+    token = signed(idps.ec, "ec-1", "ES256", claims)
 
-    assert answer.status_code == 200, answer.text
+    assert (await call(api, token)).status_code == 200
+    me = (await whoami.get("/me", headers={"Authorization": f"Bearer {token}"})).json()
+    assert me == {
+        "tenant_id": tenant.id,
+        "subject": "svc-1",
+        "scopes": ["tenant:admin"],
+        "client_id": None,
+        "issuer": EC_IDP,
+        "token_id": None,
+    }
 
 
 async def test_scopes_come_from_the_configured_claim(

@@ -57,7 +57,7 @@ def _kid(header: dict[str, Any]) -> str:
 
 async def _own_token(token: str, header: dict[str, Any], runtime: Runtime) -> Principal:
     # Pinned: only ES256 under this issuer, whatever the header asks for ("none", HS256 ...).
-    if header.get("alg") != ALGORITHM or header.get("typ", "").lower() != TOKEN_TYPE:
+    if header.get("alg") != ALGORITHM or str(header.get("typ", "")).lower() != TOKEN_TYPE:
         raise Unauthorized("the token's algorithm or type is not accepted")
     state = auth_state(runtime)
     key = await state.keyring.verifying_key(_kid(header))
@@ -93,7 +93,11 @@ async def _external_token(
 ) -> Principal:
     idp = idp_keys.idp
     algorithm = header.get("alg")
-    if algorithm not in idp.algorithms or algorithm not in KEY_TYPES:
+    if (
+        not isinstance(algorithm, str)
+        or algorithm not in idp.algorithms
+        or algorithm not in KEY_TYPES
+    ):
         raise Unauthorized("the token's algorithm is not accepted for its issuer")
     key = await idp_keys.key(_kid(header))
     if key is None:

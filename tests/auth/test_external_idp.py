@@ -287,3 +287,10 @@ async def test_unreachable_jwks_is_a_503_not_a_crash(api: httpx.AsyncClient, idp
 
     assert answer.status_code == 503
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("alg", [["RS256"], {"a": 1}, 7, None, "rs256"])
+async def test_odd_algorithm_headers_are_a_401(api: httpx.AsyncClient, idps: Idps, alg: Any):
+    claims = rsa_claims("t")
+
+    assert_invalid_token(await call(api, unsigned({"alg": alg, "kid": "rsa-1"}, claims, b"x")))

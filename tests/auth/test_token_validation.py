@@ -19,6 +19,7 @@ from tests.auth.factories import (
     claims_for,
     current_private_key,
     decode_unverified,
+    es256_by_hand,
     new_actor,
     sign,
     unsigned,
@@ -228,3 +229,36 @@ async def test_missing_scope_is_a_403_naming_it(runtime: Runtime, api: httpx.Asy
     assert "tenant:admin" in problem["detail"]
     assert problem["missing_scopes"] == ["tenant:admin"]
     assert 'error="insufficient_scope"' in answer.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    ("header", "overrides"),
+    [
+        ({"typ": 7}, {}),
+        ({"kid": 7}, {}),
+        ({"crit": ["exp"]}, {}),
+        ({}, {"exp": "9999999999"}),
+        ({}, {"aud": 7}),
+        ({}, {"iss": ["http://testserver"]}),
+        ({}, {"tenant": 7}),
+        ({}, {"client_id": ["x"]}),
+        ({}, {"nbf": "soon"}),
+        ({}, {"scope": 7}),
+    ],
+)
+async def test_odd_shapes_are_a_401_never_a_500(
+    runtime: Runtime, api: httpx.AsyncClient, actor: Actor, header: dict, overrides: dict
+):
+    kid, key = await current_private_key(runtime)
+    claims = claims_for(runtime, actor, **overrides)
+    plain = {"alg": "ES256", "kid": kid, "typ": "at+jwt"}
+    # Signed for real (the control passes), so only the odd field can be the reason to refuse.
+    control = await call(api, es256_by_hand(key, plain, claims_for(runtime, actor)))
+    answer = await call(api, es256_by_hand(key, {**plain, **header}, claims))
+
+    assert control.status_code == 200
+
+    if overrides == {"scope": 7}:
+        assert answer.status_code == 403  # a token with no usable scope
+    else:
+        assert_invalid_token(answer)

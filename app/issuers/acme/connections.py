@@ -14,7 +14,7 @@ from app.issuers.acme.registration import AccountRegistrar
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Enough keep-alive connections for a burst of concurrent orders against one CA.
-LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8)
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:

@@ -18,6 +18,7 @@ validations) come back as PENDING with `retry_after`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -36,7 +37,7 @@ from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
 from app.issuers.acme.client import AcmeAccount, AcmeClient
 from app.issuers.acme.config import AcmeConfig
 from app.issuers.acme.connections import AcmeConnections
-from app.issuers.acme.errors import AcmeError, ChallengeSetupFailed
+from app.issuers.acme.errors import AcmeError, ChallengeSetupFailed, OrderNotReady
 from app.issuers.acme.http01 import Http01Responder, WebrootHttp01Responder
 from app.issuers.acme.jws import AccountKey
 from app.issuers.acme.models import RenewalInfo
@@ -168,21 +169,17 @@ class AcmeIssuer:
                 wait = await validation.complete(order, state)
                 if wait is not None:
                     return _again(state, wait)
-                order = await client.poll_order(
-                    account,
-                    order.url,
-                    {"ready", "processing", "valid", "invalid"},
-                    self.poll_budget,
-                )
-                if order.status == "invalid":
-                    await validation.raise_order_failure(order)
-                if order.status == "pending":
-                    return _again(state, order.retry_after or 0.25)
+                # Every authorization is valid, so the order is ready (RFC 8555 §7.1.6):
+                # finalize without fetching it again; a CA that lags says orderNotReady.
+                order = dataclasses.replace(order, status="ready")
             if order.status == "ready":
                 csr = x509.load_pem_x509_csr(request.csr_pem.encode())
-                order = await client.finalize_order(
-                    account, order, csr.public_bytes(serialization.Encoding.DER)
-                )
+                try:
+                    order = await client.finalize_order(
+                        account, order, csr.public_bytes(serialization.Encoding.DER)
+                    )
+                except OrderNotReady:
+                    return _again(state, 0.25)
             state["finalized"] = True
             if await self._stop_here(request, state):
                 return _again(state)

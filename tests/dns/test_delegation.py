@@ -47,16 +47,7 @@ async def answer(server: BindServer | BindResolver, fqdn: str) -> dict[str, set[
 
 @pytest.fixture
 def delegation(bind: BindServer) -> CnameDelegationProvider:
-    provider = default_dns_registry().create(
-        "cname-delegation",
-        {
-            "inner_provider": "rfc2136",
-            "inner_config": bind.provider_config(),
-            "validation_zone": bind.validation_zone,
-            "resolver": bind.host,
-            "resolver_port": bind.port,
-        },
-    )
+    provider = default_dns_registry().create("cname-delegation", bind.delegation_config())
     assert isinstance(provider, CnameDelegationProvider)
     return provider
 

@@ -43,6 +43,8 @@ class ScmSandboxConfig(BaseModel):
     client_id: str = "sandbox"
     client_secret: str = "sandbox"
     state_file: Path | None = None
+    mtls_port: int | None = None  # also serve /private/api over mutual TLS (0: any free port)
+    tls_dir: Path | None = None  # where the mTLS listener's and a client's PEM files go
     random_seed: int | None = None  # for fault rates; None: non-deterministic
     behaviour: Behaviour = Field(default_factory=Behaviour)
     initial_faults: dict = Field(default_factory=dict)  # a Faults payload applied at start

@@ -93,6 +93,8 @@ def config_from_args(args: argparse.Namespace) -> ScmSandboxConfig:
     )
     return ScmSandboxConfig(
         state_file=args.state_file,
+        mtls_port=args.mtls_port,
+        tls_dir=args.tls_dir,
         random_seed=args.seed,
         behaviour=behaviour,
         initial_faults=faults,
@@ -117,14 +119,7 @@ class ScmSandboxServer:
     Ports are bound before the thread starts, so port 0 works and `port` is known at once.
     """
 
-    def __init__(
-        self,
-        config: ScmSandboxConfig,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        mtls_port: int | None = None,
-        tls_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, config: ScmSandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = create_scm_app(config)
         self.store = self.app.state.store
         self.host = host
@@ -133,10 +128,10 @@ class ScmSandboxServer:
         self.tls_files: TlsFiles | None = None
         self.mtls_port: int | None = None
         servers = [uvicorn.Server(self._uvicorn_config(self.app, {}))]
-        if mtls_port is not None:
-            directory = tls_dir or Path(tempfile.mkdtemp(prefix="scm-sandbox-tls-"))
+        if config.mtls_port is not None:
+            directory = config.tls_dir or Path(tempfile.mkdtemp(prefix="scm-sandbox-tls-"))
             self.tls_files = write_tls_files(self.store, directory, [host, "localhost"])
-            self._sockets.append(_bind(host, mtls_port))
+            self._sockets.append(_bind(host, config.mtls_port))
             self.mtls_port = self._sockets[1].getsockname()[1]
             wrapped = ClientCertificateVerified(self.app)
             servers.append(
@@ -179,15 +174,9 @@ class ScmSandboxServer:
             sock.close()
 
 
-def serve(
-    host: str,
-    port: int,
-    config: ScmSandboxConfig,
-    mtls_port: int | None = None,
-    tls_dir: Path | None = None,
-) -> None:
+def serve(host: str, port: int, config: ScmSandboxConfig) -> None:
     """Run in the foreground until interrupted (the `certbroker sandbox scm` command)."""
-    server = ScmSandboxServer(config, host, port, mtls_port, tls_dir)
+    server = ScmSandboxServer(config, host, port)
     print(f"SCM sandbox: {server.origin}/api (login/password/customerUri: sandbox)", flush=True)
     if server.tls_files:
         print(

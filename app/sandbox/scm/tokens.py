@@ -19,13 +19,14 @@ def _unb64(text: str) -> bytes:
 
 
 def issue_token(secret: str, client_id: str, lifetime_seconds: int) -> str:
-    now = int(time.time())
+    now = time.time()
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    # RFC 7519 allows fractional NumericDates; a whole-second exp would cut short-lived tokens.
     claims = {
         "sub": client_id,
         "azp": client_id,
-        "iat": now,
-        "exp": now + lifetime_seconds,
+        "iat": int(now),
+        "exp": round(now + lifetime_seconds, 3),
         "jti": secrets.token_hex(8),
     }
     payload = _b64(json.dumps(claims).encode())
@@ -43,5 +44,4 @@ def verify_token(secret: str, token: str) -> dict | None:
         claims = json.loads(_unb64(payload))
     except ValueError:
         return None
-    # Fractional time: a 1-second token must really be dead one second later.
     return claims if claims.get("exp", 0) > time.time() else None

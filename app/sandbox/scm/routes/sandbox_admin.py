@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
@@ -170,8 +170,3 @@ async def issue_client_certificate(body: ClientCertificateRequest, store: Store)
     """A TLS client certificate for the /private/api (mTLS) listener."""
     pair = store.ca.issue_client_certificate(body.login)
     return {"cert": pair.cert_pem, "key": pair.key_pem, "ca": store.ca.client_ca.cert_pem}
-
-
-@router.get("/ready", response_class=Response)
-async def ready() -> Response:
-    return Response(status_code=204)

@@ -56,7 +56,11 @@ class IdpKeys:
                 if not self._keys:
                     raise ServiceUnavailable("the token issuer's keys are unavailable") from None
                 return  # keep verifying with the keys we have
-            self._keys = _signing_keys(document)
+            keys = _signing_keys(document)
+            if not keys and self._keys:
+                log.warning("the JWKS of %s has no usable keys; keeping the last", self.idp.issuer)
+                return
+            self._keys = keys
             self._fetched_at = time.monotonic()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -26,6 +27,7 @@ from app.auth.schemas import (
 from app.auth.signing_keys import verification_keys
 from app.deps import DbSession, RuntimeDep
 
+log = logging.getLogger("certbroker.auth")
 router = APIRouter(tags=["oauth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -50,6 +52,7 @@ async def token(
 ) -> JSONResponse:
     """Exchange an API client's id and secret (HTTP Basic, or `client_id` and `client_secret`
     in the form) for a short-lived ES256 JWT access token."""
+    credentials = None
     try:
         credentials = client_credentials(
             request.headers.get("authorization"), form.client_id, form.client_secret
@@ -58,8 +61,12 @@ async def token(
             session, runtime, grant_type=form.grant_type, scope=form.scope, credentials=credentials
         )
     except OAuth2Error as error:
+        # The client id is not a secret; the secret and the Authorization header never appear.
+        client_id = credentials.client_id if credentials else form.client_id
+        log.info("token refused", extra={"oauth_error": error.error, "client_id": client_id})
         status, body, headers = error()
         return JSONResponse(body, status_code=status, headers={**dict(headers), **NO_STORE})
+    log.info("token issued", extra={"client_id": credentials.client_id, "scope": answer.scope})
     return JSONResponse(answer.model_dump(), headers=NO_STORE)
 
 

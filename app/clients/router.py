@@ -17,6 +17,8 @@ from app.errors import Forbidden
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
+NOT_FOUND = {404: {"description": "No such API client in your tenant"}}
+
 
 def _check_grantable(caller: Principal, scopes: list[Scope]) -> None:
     # Nobody hands out more than they hold, so a tenant admin can never mint platform:admin.
@@ -45,7 +47,12 @@ async def create_client(
     return _with_secret(client, secret)
 
 
-@router.get("", operation_id="clients_list", response_model=list[ApiClientPublic])
+@router.get(
+    "",
+    operation_id="clients_list",
+    summary="List your tenant's API clients",
+    response_model=list[ApiClientPublic],
+)
 async def list_clients(
     session: DbSession,
     caller: TenantAdmin,
@@ -55,7 +62,13 @@ async def list_clients(
     return [ApiClientPublic.model_validate(client) for client in clients]
 
 
-@router.get("/{id}", operation_id="clients_get", response_model=ApiClientPublic)
+@router.get(
+    "/{id}",
+    operation_id="clients_get",
+    summary="Get an API client",
+    response_model=ApiClientPublic,
+    responses=NOT_FOUND,
+)
 async def get_client(id: str, session: DbSession, caller: TenantAdmin) -> ApiClientPublic:
     return ApiClientPublic.model_validate(
         await service.get_api_client(session, caller.tenant_id, id)
@@ -63,7 +76,11 @@ async def get_client(id: str, session: DbSession, caller: TenantAdmin) -> ApiCli
 
 
 @router.post(
-    "/{id}/rotate-secret", operation_id="clients_rotate_secret", response_model=ApiClientWithSecret
+    "/{id}/rotate-secret",
+    operation_id="clients_rotate_secret",
+    summary="Rotate an API client's secret",
+    response_model=ApiClientWithSecret,
+    responses=NOT_FOUND,
 )
 async def rotate_secret(id: str, session: DbSession, caller: TenantAdmin) -> ApiClientWithSecret:
     """Replace the client's secret: the old one stops working at once, issued tokens do not."""
@@ -71,7 +88,13 @@ async def rotate_secret(id: str, session: DbSession, caller: TenantAdmin) -> Api
     return _with_secret(client, secret)
 
 
-@router.post("/{id}/revoke", operation_id="clients_revoke", response_model=ApiClientPublic)
+@router.post(
+    "/{id}/revoke",
+    operation_id="clients_revoke",
+    summary="Revoke an API client",
+    response_model=ApiClientPublic,
+    responses=NOT_FOUND,
+)
 async def revoke_client(
     id: str, session: DbSession, runtime: RuntimeDep, caller: TenantAdmin
 ) -> ApiClientPublic:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.auth.principal import Scope
 from app.clients.models import ApiClientBase, ApiClientStatus
@@ -57,7 +57,3 @@ class ApiClientWithSecret(ApiClientPublic):
         "from_attributes": True,
         "json_schema_extra": {"examples": [{**_EXAMPLE, "client_secret": _SECRET}]},
     }
-
-
-class ApiClientList(BaseModel):
-    items: list[ApiClientPublic]

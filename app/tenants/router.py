@@ -14,14 +14,25 @@ from app.tenants.schemas import TenantCreate, TenantPublic, TenantUpdate
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
+NOT_FOUND = {404: {"description": "No such tenant"}}
 
-@router.post("", operation_id="tenants_create", status_code=201, response_model=TenantPublic)
+
+@router.post(
+    "",
+    operation_id="tenants_create",
+    summary="Create a tenant",
+    status_code=201,
+    response_model=TenantPublic,
+    responses={409: {"description": "The name or slug is taken"}},
+)
 async def create_tenant(body: TenantCreate, session: DbSession, _: PlatformAdmin) -> TenantPublic:
     tenant = await service.create_tenant(session, body.name, body.slug)
     return TenantPublic.model_validate(tenant)
 
 
-@router.get("", operation_id="tenants_list", response_model=list[TenantPublic])
+@router.get(
+    "", operation_id="tenants_list", summary="List tenants", response_model=list[TenantPublic]
+)
 async def list_tenants(
     session: DbSession,
     _: PlatformAdmin,
@@ -30,12 +41,24 @@ async def list_tenants(
     return [TenantPublic.model_validate(t) for t in await service.list_tenants(session, limit)]
 
 
-@router.get("/{tenant_id}", operation_id="tenants_get", response_model=TenantPublic)
+@router.get(
+    "/{tenant_id}",
+    operation_id="tenants_get",
+    summary="Get a tenant",
+    response_model=TenantPublic,
+    responses=NOT_FOUND,
+)
 async def get_tenant(tenant_id: str, session: DbSession, _: PlatformAdmin) -> TenantPublic:
     return TenantPublic.model_validate(await service.get_tenant(session, tenant_id))
 
 
-@router.patch("/{tenant_id}", operation_id="tenants_update", response_model=TenantPublic)
+@router.patch(
+    "/{tenant_id}",
+    operation_id="tenants_update",
+    summary="Rename, disable or enable a tenant",
+    response_model=TenantPublic,
+    responses={**NOT_FOUND, 409: {"description": "The name is taken"}},
+)
 async def update_tenant(
     tenant_id: str, body: TenantUpdate, session: DbSession, runtime: RuntimeDep, _: PlatformAdmin
 ) -> TenantPublic:

@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from app.auth.models import SigningKey
 from app.auth.principal import Scope
-from app.auth.signing_keys import ensure_signing_key, private_key
+from app.auth.signing_keys import ensure_signing_key, private_key, rotate_signing_key
 from app.clients.service import create_api_client
 from app.runtime import Runtime
 from app.tenants.models import Tenant
@@ -73,6 +74,13 @@ async def new_actor(
     answer = await fetch_token(api, client_id, secret)
     assert answer.status_code == 200, answer.text
     return Actor(tenant, row_id, client_id, secret, answer.json()["access_token"])
+
+
+async def rotate_key(runtime: Runtime) -> SigningKey:
+    async with runtime.sessions() as session:
+        key = await rotate_signing_key(session, runtime)
+        await session.commit()
+    return key
 
 
 async def current_private_key(runtime: Runtime) -> tuple[str, ECKey]:

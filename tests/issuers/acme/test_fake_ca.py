@@ -39,8 +39,11 @@ def _certificate_pem(name: str) -> str:
 class ScriptedCa:
     """Orders whose authorizations are born valid (as Sectigo's for pre-validated domains)."""
 
-    def __init__(self, rate_limited_orders: int = 0, processing_polls: int = 0) -> None:
+    def __init__(
+        self, rate_limited_orders: int = 0, processing_polls: int = 0, not_ready: int = 0
+    ) -> None:
         self.rate_limited_orders = rate_limited_orders
+        self.not_ready = not_ready
         self.processing_polls = processing_polls
         self.calls: list[str] = []
         self.nonce = 0
@@ -102,6 +105,13 @@ class ScriptedCa:
             )
         if path == "/finalize/1":
             assert json.loads(request.content)["payload"]
+            if self.not_ready:
+                self.not_ready -= 1
+                return httpx.Response(
+                    403,
+                    headers={**headers, "Content-Type": "application/problem+json"},
+                    json={"type": "urn:ietf:params:acme:error:orderNotReady"},
+                )
             self.order_status = "processing"
             return httpx.Response(
                 200, json={**order, "status": "processing"}, headers={**headers, "Retry-After": "0"}
@@ -174,3 +184,11 @@ async def test_long_retry_after_while_processing_is_handed_back_to_the_job():
     assert (StepOutcome.PENDING, 600) in steps  # not slept inside advance
     assert result.outcome is StepOutcome.ISSUED
     assert ca.calls.count("/finalize/1") == 1
+
+
+async def test_order_not_ready_on_finalize_is_retried():
+    ca = ScriptedCa(not_ready=2)
+    result = await drive(_issuer(ca), make_request(["a.test"], CONFIG))
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    assert ca.calls.count("/finalize/1") == 3
+    assert ca.calls.count("/newOrder") == 1

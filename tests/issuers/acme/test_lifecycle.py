@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,30 @@ def test_acme_issuer_is_an_issuer(issuer):
 
     assert isinstance(issuer, Issuer)
     assert issuer.name == "acme"
+
+
+async def test_cancel_deactivates_authorizations_and_removes_responses(
+    issuer, pebble, http01_server
+):
+    config = pebble.backend_config(account_scope="cancel")
+    request = make_request([unique_name()], config)
+    while not request.state.get("challenges"):
+        request.state = (await issuer.advance(request)).state  # newOrder, then publish
+    [presented] = request.state["challenges"].values()
+    assert presented["token"] in http01_server.responder.tokens
+
+    await issuer.cancel(request)
+    assert presented["token"] not in http01_server.responder.tokens
+    client, account = await issuer.connections.open(AcmeConfig.model_validate(config))
+    authz = await client.get_authorization(account, presented["authz_url"])
+    assert authz.status == "deactivated"
+
+
+async def test_short_lived_certificates_and_pem_ca_bundle(issuer, pebble_factory):
+    short = pebble_factory(validity_seconds=3600)
+    pem_text = Path(short.ca_bundle).read_text()  # noqa: ASYNC240 (test setup)
+    config = short.backend_config(ca_bundle=pem_text)  # PEM text instead of a path
+    result = await drive(issuer, make_request([unique_name()], config))
+    issued = result.certificate
+    assert 3500 <= (issued.not_after - issued.not_before).total_seconds() <= 3700
+    verify_chain(issued, short.root())

@@ -236,3 +236,17 @@ async def test_http01_app_serves_only_known_tokens():
         assert (await client.get("/other")).status_code == 404
     await responder.cleanup("tok_1-A")
     assert await responder.lookup("tok_1-A") is None
+
+
+async def test_webroot_responder_writes_and_removes_token_files(tmp_path):
+    from app.issuers.acme import WebrootHttp01Responder
+
+    responder = WebrootHttp01Responder(tmp_path)
+    await responder.present("tok-1", "tok-1.thumb")
+    path = tmp_path / ".well-known" / "acme-challenge" / "tok-1"
+    assert path.read_text() == "tok-1.thumb"
+    await responder.cleanup("tok-1")
+    await responder.cleanup("tok-1")  # absent is fine
+    assert not path.exists()
+    with pytest.raises(ValueError):
+        await responder.present("../../etc/passwd", "x")

@@ -135,7 +135,7 @@ async def test_cancel_deactivates_authorizations_and_removes_responses(
 
 async def test_short_lived_certificates_and_pem_ca_bundle(issuer, pebble_factory):
     short = pebble_factory(validity_seconds=3600)
-    pem_text = Path(short.ca_bundle).read_text()  # noqa: ASYNC240 (test setup)
+    pem_text = Path(short.ca_bundle).read_text()
     config = short.backend_config(ca_bundle=pem_text)  # PEM text instead of a path
     result = await drive(issuer, make_request([unique_name()], config))
     issued = result.certificate

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.issuers.acme import AcmeConfig, AcmeIssuer, InMemoryAccountStore
 from app.issuers.base import IssueRequest, StepOutcome
-from tests.fixtures.pebble import (
+from tests.fixtures.acme_servers import (
     start_challtestsrv,
     start_http01_server,
     start_pebble,

@@ -17,7 +17,7 @@ from app.dns.challtestsrv import ChallTestSrvDnsProvider
 from app.dns.registry import default_dns_registry
 from app.issuers.acme import AcmeIssuer, InMemoryAccountStore
 from app.issuers.base import IssueRequest, StepOutcome, StepResult
-from tests.fixtures.pebble import Http01Server
+from tests.fixtures.acme_servers import Http01Server
 
 
 def unique_name(zone: str = "certbroker.test") -> str:

@@ -96,7 +96,7 @@ async def test_renewal_info_is_none_without_ari(issuer, pebble):
 
 
 async def test_failed_validation_names_the_cause(issuer, pebble_factory):
-    from tests.fixtures.pebble import free_port
+    from tests.fixtures.acme_servers import free_port
 
     nobody_listens = pebble_factory(http_port=free_port())
     name = unique_name()

@@ -167,15 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="which", required=True
     )
     scm = sandbox.add_parser("scm", help="run the Sectigo Certificate Manager simulator")
-    scm.add_argument("--host", default="127.0.0.1")
-    scm.add_argument("--port", type=int, default=8500)
     try:
         from app.sandbox.scm.server import add_arguments
     except ImportError:  # the simulator module is optional at import time of the CLI
-        pass
+        scm.add_argument("--host", default="127.0.0.1")
+        scm.add_argument("--port", type=int)
     else:
-        add_arguments(scm)
-    scm.set_defaults(func=_sandbox_scm)
+        add_arguments(scm)  # --host, --port and the simulator's knobs
+    scm.set_defaults(func=_sandbox_scm, port=8500)
     return parser
 
 

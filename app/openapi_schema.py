@@ -52,7 +52,8 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 "flows": {
                     "clientCredentials": {
                         "tokenUrl": "/oauth/token",
-                        "scopes": dict(SCOPE_DESCRIPTIONS),
+                        # Plain str keys: YAML cannot represent the Scope enum.
+                        "scopes": {str(k): v for k, v in SCOPE_DESCRIPTIONS.items()},
                     }
                 },
             },

@@ -13,18 +13,8 @@ from fastapi import FastAPI
 
 from app.auth.dependencies import CurrentPrincipal, require_scopes
 from app.auth.principal import Scope
-from app.auth.state import auth_state
 from app.http.problems import install_problem_handlers
 from app.runtime import Runtime
-
-
-@pytest.fixture
-def fresh_auth_caches(runtime: Runtime) -> Runtime:
-    """For tests that change keys or statuses behind the API's back."""
-    state = auth_state(runtime)
-    state.keyring.invalidate()
-    state.status.clear()
-    return runtime
 
 
 @pytest.fixture

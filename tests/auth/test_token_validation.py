@@ -12,6 +12,8 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
+from app.auth import status_cache
+from app.clients.service import revoke_api_client
 from app.runtime import Runtime
 from tests.auth.factories import (
     Actor,
@@ -262,3 +264,18 @@ async def test_odd_shapes_are_a_401_never_a_500(
         assert answer.status_code == 403  # a token with no usable scope
     else:
         assert_invalid_token(answer)
+
+
+async def test_a_revocation_elsewhere_takes_effect_when_the_cache_entry_ages(
+    runtime: Runtime, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+):
+    actor = await new_actor(runtime, api)
+    assert (await call(api, actor.token)).status_code == 200  # cached as active
+    # Another process (the CLI, another API worker) revokes: this process is not told.
+    async with runtime.sessions() as session:
+        await revoke_api_client(session, actor.tenant.id, actor.client_row_id)
+        await session.commit()
+
+    assert (await call(api, actor.token)).status_code == 200  # within the brief cache
+    monkeypatch.setattr(status_cache, "TTL", 0.0)
+    assert_invalid_token(await call(api, actor.token))

@@ -6,7 +6,7 @@
 Starts its own pebble-challtestsrv, an in-process HTTP-01 responder (uvicorn) and pebble
 (EAB required, PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=--nonce-reject, default 5 = pebble's
 own default, so badNonce retries are part of the figure), with the launchers of the test suite
-(tests/fixtures/pebble.py). Every certificate has a fresh P-256 key, a fresh CSR and a unique
+(tests/fixtures/acme_servers.py). Every certificate has a fresh P-256 key, a fresh CSR and a unique
 name, so no authorization is reused (PEBBLE_AUTHZREUSE=0) and every order is validated over
 HTTP-01. The issuer runs in checkpoint mode (each persistence point handed to an in-memory
 "database" and the order carried on in the same advance call), as a broker worker would.

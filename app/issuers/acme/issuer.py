@@ -37,7 +37,11 @@ from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
 from app.issuers.acme.client import AcmeAccount, AcmeClient
 from app.issuers.acme.config import AcmeConfig
 from app.issuers.acme.connections import AcmeConnections
-from app.issuers.acme.errors import AcmeError, ChallengeSetupFailed, OrderNotReady
+from app.issuers.acme.errors import (
+    AcmeError,
+    ChallengeSetupFailed,
+    OrderNotReady,
+)
 from app.issuers.acme.http01 import Http01Responder, WebrootHttp01Responder
 from app.issuers.acme.jws import AccountKey
 from app.issuers.acme.models import RenewalInfo
@@ -87,6 +91,11 @@ class AcmeIssuer:
             solver = self._solver(config)
             return await self._advance(request, config, client, account, solver, state)
         except AcmeError as exc:
+            if await self.connections.registrar.refresh_if_stale(config):
+                # Another process rolled the key over: the next step uses the stored one.
+                return StepResult(
+                    StepOutcome.PENDING, state, retry_after=0.0, reason=exc.user_message
+                )
             if exc.transient:
                 wait = getattr(exc, "retry_after", None) or TRANSIENT_RETRY
                 return StepResult(
@@ -154,7 +163,8 @@ class AcmeIssuer:
         validation = Validation(client, account, solver, self.poll_budget)
         order = None
         if "order_url" not in state:
-            order = await client.new_order(account, request.sans)
+            names = list(dict.fromkeys(name.lower().rstrip(".") for name in request.sans))
+            order = await client.new_order(account, names)
             state["order_url"] = order.url
             if await self._stop_here(request, state):
                 return _again(state)

@@ -67,3 +67,19 @@ class AccountRegistrar:
     def forget(self, config: AcmeConfig) -> None:
         """Drop the cached account, e.g. after the store was changed by another process."""
         self._accounts.pop((config.directory_url, config.account_scope), None)
+
+    async def refresh_if_stale(self, config: AcmeConfig) -> bool:
+        """After a failed request: True (and the cache dropped) when the store now holds
+        another key or URL than the cached account, i.e. the failure may be our stale key."""
+        scope = (config.directory_url, config.account_scope)
+        cached = self._accounts.get(scope)
+        if cached is None:
+            return False
+        stored = await self.store.get(*scope)
+        if stored is not None and (stored.account_url, stored.key_pem) == (
+            cached.url,
+            cached.key.to_pem(),
+        ):
+            return False
+        self._accounts.pop(scope, None)
+        return True

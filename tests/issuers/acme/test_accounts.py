@@ -72,3 +72,48 @@ async def test_rsa_account_key(issuer, pebble):
     config = pebble.backend_config(account_scope="rsa", account_key_type="rsa2048")
     result = await drive(issuer, make_request([unique_name()], config))
     assert result.outcome is StepOutcome.ISSUED, result.reason
+
+
+async def test_key_saved_before_registration_finds_its_account(
+    account_store, http01_server, pebble
+):
+    """A crash between saving a new key and storing the account URL loses nothing: newAccount
+    with the known key answers with the same account."""
+    from app.issuers.acme import AcmeIssuer, StoredAccount
+
+    config = pebble.backend_config(account_scope="crash-after-key")
+    first = AcmeIssuer(account_store, http01=http01_server.responder)
+    assert (await drive(first, make_request([unique_name()], config))).outcome is (
+        StepOutcome.ISSUED
+    )
+    await first.aclose()
+    stored = await account_store.get(pebble.directory_url, "crash-after-key")
+    await account_store.put(
+        pebble.directory_url, "crash-after-key", StoredAccount(stored.key_pem, None)
+    )
+
+    second = AcmeIssuer(account_store, http01=http01_server.responder)
+    try:
+        result = await drive(second, make_request([unique_name()], config))
+    finally:
+        await second.aclose()
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    assert (await account_store.get(pebble.directory_url, "crash-after-key")) == stored
+
+
+async def test_rollover_elsewhere_is_picked_up(account_store, http01_server, pebble):
+    from app.issuers.acme import AcmeIssuer
+
+    config = pebble.backend_config(account_scope="rolled-elsewhere")
+    worker = AcmeIssuer(account_store, http01=http01_server.responder)
+    admin = AcmeIssuer(account_store, http01=http01_server.responder)
+    try:
+        assert (await drive(worker, make_request([unique_name()], config))).outcome is (
+            StepOutcome.ISSUED
+        )
+        await admin.rollover_account_key(config)  # the worker's cached key is now stale
+        result = await drive(worker, make_request([unique_name()], config))
+        assert result.outcome is StepOutcome.ISSUED, result.reason
+    finally:
+        await worker.aclose()
+        await admin.aclose()

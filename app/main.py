@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    if runtime is not None:
+        app.state.runtime = runtime  # usable without the lifespan (tests, embedding)
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     include_routers(app)

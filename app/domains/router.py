@@ -11,7 +11,7 @@ from app.auth.principal import Scope
 from app.catalog.names import normalise
 from app.deps import DbSession, RuntimeDep
 from app.domains import service
-from app.domains.jobs import instructions_json
+from app.domains.jobs import instructions_json, register_at_scm
 from app.domains.models import Domain
 from app.domains.schemas import DomainCreate, DomainPublic, ValidationCreate, ValidationPublic
 from app.errors import ServiceUnavailable, Unprocessable
@@ -111,6 +111,7 @@ async def start_validation(
     instructions: dict = {}
     method = DcvMethod(body.method)
     try:
+        await register_at_scm(client, domain, config.org_id)
         if method is DcvMethod.TXT:
             submitted = await client.dcv_submit(domain.name, method)
             if submitted.instructions:

@@ -78,9 +78,7 @@ class Tenant:
 
 
 @pytest.fixture
-async def tenant(
-    runtime: Runtime, live_api: LiveApi, worker: None
-) -> AsyncIterator[Tenant]:
+async def tenant(runtime: Runtime, live_api: LiveApi, worker: None) -> AsyncIterator[Tenant]:
     """A fresh tenant: `requester` (everything but approvals), `approver`, `admin`."""
     async with httpx.AsyncClient(base_url=live_api.url, timeout=30) as http:
         row = await new_tenant(runtime, "e2e")
@@ -134,7 +132,9 @@ async def wait_for_status(
 ) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        answer = await tenant.http.get(f"/v1/certificates/{cert_id}", headers=tenant.as_("requester"))
+        answer = await tenant.http.get(
+            f"/v1/certificates/{cert_id}", headers=tenant.as_("requester")
+        )
         assert answer.status_code == 200, answer.text
         body = answer.json()
         if body["status"] in statuses:

@@ -31,9 +31,7 @@ def verify_chain(leaf_pem: str, chain_pem: str, root: x509.Certificate) -> None:
         child.verify_directly_issued_by(parent)
 
 
-async def test_dv_certificate_through_acme(
-    tenant: Tenant, broker_pebble: PebbleServer
-) -> None:
+async def test_dv_certificate_through_acme(tenant: Tenant, broker_pebble: PebbleServer) -> None:
     org = await create_org(
         tenant, allowed_domains=["example.com"], acme=acme_settings(broker_pebble)
     )
@@ -67,7 +65,9 @@ async def test_dv_certificate_through_acme(
     verify_chain(leaf_pem.text, chain.text, broker_pebble.root())
 
 
-async def test_ov_certificate_through_scm_with_a_csr(tenant: Tenant, scm_sandbox: ScmSandbox) -> None:
+async def test_ov_certificate_through_scm_with_a_csr(
+    tenant: Tenant, scm_sandbox: ScmSandbox
+) -> None:
     org = await create_org(tenant, allowed_domains=["example.com"], scm=scm_settings(scm_sandbox))
     key = generate_key(KeyType.RSA_2048)
     csr = build_csr(key, ["ov-e2e.example.com", "www.ov-e2e.example.com"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from alembic import context
 from app.db import create_engine
 from app.models import import_all_models
 from app.settings import Settings

@@ -40,6 +40,7 @@ from app.issuers.scm.ssl_models import EnrollRequest
 
 log = logging.getLogger("certbroker.scm")
 
+NOT_APPROVABLE = -1112  # "cannot approve in current state"
 TERMINAL_STATUSES = {"Declined", "Rejected", "Invalid", "Revoked", "Expired", "Replaced"}
 # SCM codes whose meaning is worth spelling out in a reason a user can act on.
 CODE_HINTS = {
@@ -166,6 +167,8 @@ class ScmIssuer:
             try:
                 await client.approve(ssl_id, f"approved in certbroker ({request.request_id})")
             except ScmValidationError as exc:
+                if exc.code == NOT_APPROVABLE:  # moved past Requested meanwhile: nothing to do
+                    return StepResult(StepOutcome.PENDING, state, retry_after=_poll_delay(polls))
                 state["approval_error"] = str(exc)
                 return StepResult(
                     StepOutcome.PENDING, state, retry_after=30.0,

@@ -43,10 +43,13 @@ def split_names(value: Any) -> list[str]:
 
 
 def serial_hex(value: str | None) -> str | None:
-    """`AB:CD:01` -> `abcd01` (the broker's serial spelling)."""
+    """`0A:CD:01` -> `acd01`: the broker's spelling, as `format(serial_number, "x")` gives it."""
     if not value:
         return None
-    return value.replace(":", "").strip().lower() or None
+    try:
+        return format(int(value.replace(":", "").strip(), 16), "x")
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

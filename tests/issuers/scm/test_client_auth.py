@@ -31,18 +31,19 @@ async def test_bad_password_is_auth_error_without_secret(sandbox, caplog):
 
 
 async def test_oauth_token_cached_and_refreshed(sandbox, control):
-    await control.settings(token_lifetime_seconds=1)
+    # JWT `exp` is whole seconds (int(now) + lifetime), so a 2 s token lives 1-2 s.
+    await control.settings(token_lifetime_seconds=2)
     async with oauth_client(sandbox) as scm:
         auth: OAuthAuth = scm.auth
         await scm.list_profiles()
         await scm.list_custom_fields()
         assert auth.fetches == 1
-        await asyncio.sleep(1.1)  # the token expired mid-run
+        await asyncio.sleep(2.0)  # past our refresh point: refreshed before use
         await scm.list_organizations()
         assert auth.fetches == 2
 
         # The token is dead at the server but we believe it fresh: one 401, one refresh.
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(2.05)
         auth._refresh_at = time.monotonic() + 3600
         await scm.list_profiles()
         assert auth.fetches == 3

@@ -23,7 +23,7 @@ def test_us_dates_and_ids():
             "requested": "05/21/2025",
             "expires": "12/31/2026",
             "approved": "",
-            "serialNumber": "AB:CD:0F",
+            "serialNumber": "0B:CD:0F",
             "certType": {"id": 224, "name": "X"},
             "certificateDetails": {"subjectAltNames": "dNSName=a.example, dNSName=b.example"},
         }
@@ -32,7 +32,7 @@ def test_us_dates_and_ids():
     assert details.requested == dt.date(2025, 5, 21)
     assert details.expires == dt.date(2026, 12, 31)
     assert details.approved is None
-    assert details.serial_hex == "abcd0f"
+    assert details.serial_hex == "bcd0f"
     assert details.sans == ["a.example", "b.example"]
     assert CertificateDetails.from_json({"id": 9, "sslId": 8}).ssl_id == 9  # id preferred
     assert parse_scm_date("2025-05-21") == dt.date(2025, 5, 21)

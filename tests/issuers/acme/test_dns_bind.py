@@ -55,13 +55,7 @@ async def test_cname_delegation(issuer, bind, bind_pebble):
     config = bind_pebble.backend_config(
         challenge_types=["dns-01"],
         dns_provider="cname-delegation",
-        dns_config={
-            "inner_provider": "rfc2136",
-            "inner_config": bind.provider_config(),
-            "validation_zone": bind.validation_zone,
-            "resolver": bind.host,
-            "resolver_port": bind.port,
-        },
+        dns_config=bind.delegation_config(),
         dns_propagation_timeout=10,
     )
     result = await drive(issuer, make_request([f"*.{name}", name], config))
@@ -75,13 +69,7 @@ async def test_missing_delegation_fails_with_instructions(issuer, bind, bind_peb
     config = bind_pebble.backend_config(
         challenge_types=["dns-01"],
         dns_provider="cname-delegation",
-        dns_config={
-            "inner_provider": "rfc2136",
-            "inner_config": bind.provider_config(),
-            "validation_zone": bind.validation_zone,
-            "resolver": bind.host,
-            "resolver_port": bind.port,
-        },
+        dns_config=bind.delegation_config(),
     )
     result = await drive(issuer, make_request([name], config))
     assert result.outcome is StepOutcome.FAILED

@@ -187,3 +187,17 @@ async def test_paging_past_200(scm_sandbox):
     assert len(default.json()) == 10
     assert count.headers["X-Total-Count"] == "205"
     assert await scm_sandbox.enrollments_for(csr) == 205
+
+
+async def test_edit_certificate_record(scm_sandbox):
+    async with scm_sandbox.client() as scm:
+        ssl_id = (await scm.post("/ssl/v1/enroll", json=enroll_body(certType=283))).json()["sslId"]
+        edited = await scm.put("/ssl/v1", json={"sslId": ssl_id, "comments": "edited"})
+        bad_term = await scm.put("/ssl/v1", json={"sslId": ssl_id, "term": 999})
+        await scm_sandbox.force_state(ssl_id, "Issued")
+        locked = await scm.put("/ssl/v1", json={"sslId": ssl_id, "commonName": "x.example.com"})
+        notes = await scm.put("/ssl/v1", json={"sslId": ssl_id, "externalRequester": "a@b.c"})
+    assert edited.status_code == 200 and edited.json()["comments"] == "edited"
+    assert bad_term.json()["code"] == -36
+    assert locked.status_code == 400
+    assert notes.json()["externalRequester"] == "a@b.c"

@@ -48,6 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         # SCM uses -7 for a missing required field and -1601 for a field with a bad value.
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") in {"json_invalid", "model_attributes_type", "dict_type"}:
+            return error_response(ScmError(-1, "The request body is not a valid JSON object."))
         field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "body"
         if first.get("type") == "missing":
             return error_response(ScmError(-7, f"The '{field}' field is required."))

@@ -27,6 +27,7 @@ def approve(store: ScmStore, order: Order, approver: str, message: str | None) -
     if approver == order.requester and not store.behaviour.approver_may_be_requester:
         raise ScmError(-1140, "The requester cannot approve their own request.")
     order.status = "Approved"
+    order.forced_stuck = False  # an explicit approval moves a forced order on
     order.approved_at = time.time()
     order.approver = approver
     order.approval_message = message or ""
@@ -121,6 +122,48 @@ def replace(
     order.sans = [name.lower() for name in names[1:]]
     order.replaced_at = now
     order.status, order.applied_at = "Applied", now
+    order.forced_stuck = False
     order.cert_pem = order.serial_hex = ""
     order.issued_at = order.not_after = None
+    store.changed()
+
+
+EDITABLE_STATUSES = {"Requested", "Declined", "Rejected", "Invalid"}
+
+
+def edit(store: ScmStore, order: Order, changes: dict) -> None:
+    """PUT /ssl/v1: notes any time; org, profile, term, names and CSR only before the CA has it."""
+    certificate_fields = {
+        "orgId",
+        "certTypeId",
+        "term",
+        "commonName",
+        "csr",
+        "subjectAlternativeNames",
+    }
+    if certificate_fields & changes.keys() and order.status not in EDITABLE_STATUSES:
+        raise ScmError(-1601, f"Certificate fields cannot be changed in status {order.status}.")
+    if "certTypeId" in changes and changes["certTypeId"] not in PROFILES:
+        raise ScmError(-111, f"There is no profile with id {changes['certTypeId']}.")
+    profile = PROFILES[changes.get("certTypeId", order.cert_type_id)]
+    if "term" in changes and changes["term"] not in profile.terms:
+        raise ScmError(-36, f"Term {changes['term']} is not valid for profile '{profile.name}'.")
+    if "csr" in changes:
+        order.key_type, order.spki_sha256 = _checked_csr(store, order, changes["csr"])
+        order.csr_pem = changes["csr"].strip()
+    simple = {
+        "orgId": "org_id",
+        "certTypeId": "cert_type_id",
+        "term": "term",
+        "comments": "comments",
+        "externalRequester": "external_requester",
+        "customFields": "custom_fields",
+    }
+    for wire, field in simple.items():
+        if wire in changes:
+            setattr(order, field, changes[wire])
+    if "commonName" in changes:
+        order.common_name = changes["commonName"].lower()
+    if "subjectAlternativeNames" in changes:
+        order.sans = [name.lower() for name in changes["subjectAlternativeNames"]]
     store.changed()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.sandbox.scm import order_actions
 from app.sandbox.scm.auth import Caller, Store
+from app.sandbox.scm.dates import DateFormatter, date_formatter
 from app.sandbox.scm.errors import ScmError
 from app.sandbox.scm.lifecycle import current_order, refresh
+from app.sandbox.scm.order_views import details
 
 router = APIRouter()
 NO_CONTENT = 204
@@ -38,6 +42,29 @@ class ReplaceRequest(BaseModel):
     subjectAlternativeNames: list[str] | None = None
     dcvMode: str | None = None
     dcvEmail: str | None = None
+
+
+class EditRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    sslId: int
+    orgId: int | None = None
+    certTypeId: int | None = None
+    term: int | None = None
+    commonName: str | None = None
+    csr: str | None = None
+    subjectAlternativeNames: list[str] | None = None
+    comments: str | None = Field(None, max_length=1024)
+    externalRequester: str | None = Field(None, max_length=512)
+    customFields: list[dict[str, str]] | None = None
+
+
+@router.put("")
+async def edit(
+    body: EditRequest, store: Store, date: Annotated[DateFormatter, Depends(date_formatter)]
+) -> dict:
+    order = current_order(store, body.sslId)
+    order_actions.edit(store, order, body.model_dump(exclude_none=True, exclude={"sslId"}))
+    return details(order, date)
 
 
 @router.post("/approve/{ssl_id}", status_code=NO_CONTENT)

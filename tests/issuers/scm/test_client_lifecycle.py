@@ -1,5 +1,6 @@
 """Enroll -> collect -> details -> renew/replace/revoke against the simulator over HTTP."""
 
+import asyncio
 import datetime as dt
 import re
 
@@ -73,6 +74,7 @@ async def test_replace_keeps_ssl_id(scm, sandbox, unique_cn):
         details = await scm.details(result.ssl_id)
         if details.status == "Issued" and details.serial_hex != format(old.leaf.serial_number, "x"):
             break
+        await asyncio.sleep(0.02)
     new = await issued(scm, result.ssl_id)
     assert new.leaf.public_key().public_bytes(*SPKI) == new_key.public_key().public_bytes(*SPKI)
     verify_chain(new.leaf, new.chain, root_of(sandbox))

@@ -254,3 +254,12 @@ async def test_refused_approval_is_left_to_a_human(issuer, sandbox, control, uni
     assert "-1140" in outcomes[1].reason and outcomes[1].retry_after == 30.0
     assert request.state["approved"] is True  # tried once, not again
     assert await control.calls(f"POST /api/ssl/v1/approve/{request.state['ssl_id']}") == 1
+
+
+async def test_cancel_finds_the_order_by_marker_when_state_was_lost(issuer, sandbox, unique_cn):
+    request = issue_request(sandbox, unique_cn, "ev-ssl")
+    placed = await issuer.advance(request)  # state not persisted: the job crashed
+    await issuer.cancel(request)
+    _, client = issuer.client_for(request.backend_config)
+    assert (await client.details(placed.state["ssl_id"])).status == "Declined"
+    await issuer.cancel(request)  # nothing left to do: no error

@@ -124,7 +124,7 @@ class OrderNotReady(AcmeProblem):
 
 class BadCsr(AcmeProblem):
     acme_type = "badCSR"
-    summary = "the ACME server rejected the certificate signing request"
+    summary = "the certificate signing request is not acceptable"
 
 
 class AlreadyRevoked(AcmeProblem):

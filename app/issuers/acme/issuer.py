@@ -10,9 +10,14 @@ State (`IssueRequest.state`, JSON):
 Persistence points: without a `checkpoint` callback, `advance` returns PENDING with
 `retry_after=0` right after newOrder, after publishing challenges and after finalize, so the job
 commits those states before anything else happens. With a `checkpoint`, `advance` awaits it with
-the state at those points and carries on in the same call (fewer job round trips). Either way,
-waiting is done inside `advance` only for a short `poll_budget`; longer waits (Retry-After, slow
-validations) come back as PENDING with `retry_after`.
+the state at those points and carries on in the same call (fewer job round trips); if the
+checkpoint raises, so does `advance`, and the order it could not record is left to expire at the
+CA. Answering challenges and finalizing may share one call: both are safe to repeat from the
+last persisted state (a challenge no longer `pending` is not answered again; an order found
+`processing` or `valid` is not finalized again). Waiting happens inside `advance` only for a
+short `poll_budget`; longer waits (Retry-After, slow validations) come back as PENDING with
+`retry_after`. Transient errors (rate limits, badNonce exhaustion, network) come back as PENDING
+too; everything else is FAILED with a `reason` written for the requester.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ from app.issuers.acme.client import AcmeAccount, AcmeClient
 from app.issuers.acme.config import AcmeConfig
 from app.issuers.acme.connections import AcmeConnections
 from app.issuers.acme.errors import (
+    PREFIX,
     AcmeError,
+    BadCsr,
     ChallengeSetupFailed,
     OrderNotReady,
 )
@@ -122,9 +129,9 @@ class AcmeIssuer:
                     authz = await client.get_authorization(account, url)
                     if authz.status == "pending":
                         await client.deactivate_authorization(account, url)
+            await self._cleanup(self._solver(config), state)
         except AcmeError as exc:
             log.warning("cancelling ACME order %s: %s", state.get("order_url"), exc)
-        await self._cleanup(self._solver(config), state)
 
     async def revoke(
         self, backend_config: dict[str, Any], certificate_pem: str, backend_ref: str, reason: int
@@ -183,7 +190,12 @@ class AcmeIssuer:
                 # finalize without fetching it again; a CA that lags says orderNotReady.
                 order = dataclasses.replace(order, status="ready")
             if order.status == "ready":
-                csr = x509.load_pem_x509_csr(request.csr_pem.encode())
+                try:
+                    csr = x509.load_pem_x509_csr(request.csr_pem.encode())
+                except ValueError as exc:
+                    raise BadCsr(
+                        PREFIX + "badCSR", f"not a PEM certificate request: {exc}"
+                    ) from exc
                 try:
                     order = await client.finalize_order(
                         account, order, csr.public_bytes(serialization.Encoding.DER)

@@ -192,3 +192,11 @@ async def test_order_not_ready_on_finalize_is_retried():
     assert result.outcome is StepOutcome.ISSUED, result.reason
     assert ca.calls.count("/finalize/1") == 3
     assert ca.calls.count("/newOrder") == 1
+
+
+async def test_unreadable_csr_fails_clearly():
+    request = make_request(["a.test"], CONFIG)
+    request.csr_pem = "not a csr"
+    result = await drive(_issuer(ScriptedCa()), request)
+    assert result.outcome is StepOutcome.FAILED
+    assert result.reason.startswith("the certificate signing request is not acceptable")

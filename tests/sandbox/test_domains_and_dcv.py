@@ -169,3 +169,26 @@ async def test_delete_and_clear_reset_dcv(scm_sandbox):
         status = (await scm.post("/dcv/v1/validation/status", json={"domain": name})).json()
     assert cleared["orderStatus"] == "NOT_INITIATED"
     assert deleted.status_code == 200 and status["status"] == "NOT_VALIDATED"
+
+
+async def test_delegations(scm_sandbox):
+    name = fresh_domain()
+    async with scm_sandbox.client() as scm:
+        domain_id = await create_domain(scm, name)
+        added = await scm.post(f"/domain/v1/{domain_id}/delegation", json={"orgId": 5678})
+        rejected = await scm.post(f"/domain/v1/{domain_id}/delegation/reject", json={"orgId": 5678})
+        bulk = await scm.post(
+            "/domain/v1/delegation", json={"domainIds": [domain_id], "orgId": 4321}
+        )
+        details = (await scm.get(f"/domain/v1/{domain_id}")).json()
+        by_org = (await scm.get("/domain/v1", params={"orgId": 4321, "name": name})).json()
+        removed = await scm.request(
+            "DELETE", f"/domain/v1/{domain_id}/delegation", json={"orgId": 1234}
+        )
+        after = (await scm.get(f"/domain/v1/{domain_id}")).json()
+    assert added.status_code == rejected.status_code == bulk.status_code == 200
+    statuses = {d["orgId"]: d["status"] for d in details["delegations"]}
+    assert statuses == {1234: "ACTIVE", 5678: "REJECTED", 4321: "ACTIVE"}
+    assert by_org == [{"id": domain_id, "name": name}]
+    assert removed.status_code == 200
+    assert {d["orgId"] for d in after["delegations"]} == {5678, 4321}

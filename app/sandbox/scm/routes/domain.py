@@ -63,7 +63,7 @@ def domain_details(domain: DomainRecord) -> dict:
         "dcvValidation": domain.dcv_method or None,
         "dcvExpiration": iso_day(domain.expires_at),
         "ctLogMonitoring": {"enabled": False, "includeSubdomains": False, "bucketId": None},
-        "delegations": [{"status": "ACTIVE", **d} for d in domain.delegations],
+        "delegations": [{"status": "ACTIVE"} | d for d in domain.delegations],
     }
     return {key: value for key, value in body.items() if value is not None}
 
@@ -143,6 +143,38 @@ async def add_delegation(domain_id: int, body: Delegation, store: Store) -> Resp
 async def remove_delegation(domain_id: int, body: Delegation, store: Store) -> Response:
     domain = _domain(store, domain_id)
     domain.delegations = [d for d in domain.delegations if d["orgId"] != body.orgId]
+    store.changed()
+    return Response(status_code=200)
+
+
+class DelegationDecision(BaseModel):
+    orgId: int
+
+
+class BulkDelegation(Delegation):
+    domainIds: list[int]
+
+
+@router.post("/delegation")
+async def delegate_many(body: BulkDelegation, store: Store) -> Response:
+    delegation = body.model_dump(exclude_none=True, exclude={"domainIds"})
+    for domain in [_domain(store, domain_id) for domain_id in body.domainIds]:
+        domain.delegations = [d for d in domain.delegations if d["orgId"] != body.orgId]
+        domain.delegations.append(delegation)
+    store.changed()
+    return Response(status_code=200)
+
+
+@router.post("/{domain_id}/delegation/{decision}")
+async def decide_delegation(
+    domain_id: int, decision: str, body: DelegationDecision, store: Store
+) -> Response:
+    if decision not in {"approve", "reject"}:
+        raise ScmError(-1, "Not found", 404)
+    domain = _domain(store, domain_id)
+    for delegation in domain.delegations:
+        if delegation["orgId"] == body.orgId:
+            delegation["status"] = "ACTIVE" if decision == "approve" else "REJECTED"
     store.changed()
     return Response(status_code=200)
 

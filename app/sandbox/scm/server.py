@@ -9,6 +9,7 @@ import json
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -148,22 +149,24 @@ class ScmSandboxServer:
     def origin(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def _serve_all(self) -> None:
+    async def serve_forever(self) -> None:
+        """Serve every listener until `stop()` (or a signal, in the main thread)."""
         await asyncio.gather(
             *(s.serve(sockets=[sock]) for s, sock in zip(self._servers, self._sockets, strict=True))
         )
 
     def start(self, timeout: float = 10.0) -> ScmSandboxServer:
         self._thread = threading.Thread(
-            target=asyncio.run, args=(self._serve_all(),), name="scm-sandbox", daemon=True
+            target=asyncio.run, args=(self.serve_forever(),), name="scm-sandbox", daemon=True
         )
         self._thread.start()
-        deadline = threading.Event()
-        for _ in range(int(timeout / 0.01)):
-            if all(s.started for s in self._servers):
-                return self
-            deadline.wait(0.01)
-        raise RuntimeError("SCM sandbox did not start in time")
+        give_up = time.monotonic() + timeout
+        while not all(server.started for server in self._servers):
+            if not self._thread.is_alive() or time.monotonic() > give_up:
+                self.stop()
+                raise RuntimeError("SCM sandbox did not start")
+            time.sleep(0.01)
+        return self
 
     def stop(self) -> None:
         for server in self._servers:
@@ -185,4 +188,4 @@ def serve(host: str, port: int, config: ScmSandboxConfig) -> None:
             flush=True,
         )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server._serve_all())
+        asyncio.run(server.serve_forever())

@@ -29,18 +29,3 @@ def make_csr(common_name: str, key: str = "ec", sans: list[str] | None = None) -
 
 def unique_host(parent: str = "example.com") -> str:
     return f"h{uuid.uuid4().hex[:12]}.{parent}"
-
-
-def enroll_body(common_name: str | None = None, **overrides) -> dict:
-    """A valid InstantSSL enroll for a pre-validated name, with the mandatory custom field."""
-    name = common_name or unique_host()
-    body = {
-        "orgId": 1234,
-        "csr": make_csr(name),
-        "certType": 224,
-        "term": 365,
-        "subjAltNames": name,
-        "comments": f"marker-{uuid.uuid4().hex}",
-        "customFields": [{"name": "costCenter", "value": "42"}],
-    }
-    return body | overrides

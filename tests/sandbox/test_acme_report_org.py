@@ -6,7 +6,7 @@ import base64
 import re
 import uuid
 
-from tests.sandbox.csrs import enroll_body
+from tests.sandbox.orders import enroll_body
 
 B64URL = r"[A-Za-z0-9_-]"
 
@@ -89,6 +89,9 @@ async def test_acme_account_create_get_list_and_eab(scm_sandbox):
     assert no_org.status_code == 400
     eab = {entry["id"]: entry for entry in await scm_sandbox.eab_credentials()}
     assert eab[account_id]["macKey"] == account["macKey"]
+    async with scm_sandbox.client() as scm:
+        pebble = (await scm.get(f"{scm_sandbox.origin}/__sandbox/acme/eab/pebble")).json()
+    assert pebble["externalAccountMACKeys"][account["macId"]] == account["macKey"]
 
 
 async def test_ssl_certificates_report(scm_sandbox):

@@ -10,7 +10,7 @@ import pytest
 from app.sandbox.scm.app import create_scm_app
 from app.sandbox.scm.config import ScmSandboxConfig
 from app.sandbox.scm.dates import DateFormatter
-from tests.sandbox.csrs import enroll_body
+from tests.sandbox.orders import enroll_body
 
 HEADERS = {"login": "sandbox", "password": "sandbox", "customerUri": "sandbox"}
 

@@ -8,7 +8,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-from tests.sandbox.csrs import enroll_body
+from tests.sandbox.orders import enroll_body
 
 LEAF, INTERMEDIATE, ROOT = "leaf", "intermediate", "root"
 EXPECTED = {

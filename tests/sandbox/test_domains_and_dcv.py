@@ -6,7 +6,7 @@ import asyncio
 import re
 import uuid
 
-from tests.sandbox.csrs import enroll_body
+from tests.sandbox.orders import enroll_body
 
 
 def fresh_domain() -> str:

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.sandbox.csrs import enroll_body
+from tests.sandbox.orders import enroll_body
 
 
 async def test_rate_faults_target_paths(scm_sandbox):

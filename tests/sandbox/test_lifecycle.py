@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.sandbox.csrs import enroll_body, make_csr, unique_host
-from tests.sandbox.test_ssl_contract import wait_for_status
+from tests.sandbox.csrs import make_csr, unique_host
+from tests.sandbox.orders import enroll_body, wait_for_status
 
 
 async def test_natural_lifecycle_passes_requested_applied_issued(scm_sandbox):

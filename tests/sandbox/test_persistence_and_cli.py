@@ -8,7 +8,7 @@ import httpx
 
 from app.sandbox.scm.config import ScmSandboxConfig
 from app.sandbox.scm.server import ScmSandboxServer, add_arguments, config_from_args
-from tests.sandbox.csrs import enroll_body
+from tests.sandbox.orders import enroll_body
 
 HEADERS = {"login": "sandbox", "password": "sandbox", "customerUri": "sandbox"}
 

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
-from tests.sandbox.csrs import enroll_body, make_csr, unique_host
-
-
-async def wait_for_status(scm, ssl_id: int, status: str, attempts: int = 100) -> dict:
-    for _ in range(attempts):
-        details = (await scm.get(f"/ssl/v1/{ssl_id}")).json()
-        if details["status"] == status:
-            return details
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"order {ssl_id} never reached {status}: {details['status']}")
+from tests.sandbox.csrs import make_csr, unique_host
+from tests.sandbox.orders import enroll_body, wait_for_status
 
 
 async def test_types_list_shape(scm_sandbox):

@@ -34,8 +34,10 @@ Orders
     a unique marker in `comments` or `externalRequester`; `status`, `orgId`, `sslTypeId` and
     `serialNumber` match exactly. Default page size 10, at most 200.
 
-Sandbox controls (no auth, never faulted): /__sandbox/{health, ca, ca/root.pem, faults
-(GET/PUT/PATCH/DELETE), settings (GET/PATCH), counters, reset, orders/{id}/state,
-domains/{name}/dcv, acme/eab, acme/accounts/{id}/status, client-certificates}. See faults.py for
-latency, 5xx/429 rates, dropped connections, `drop_after_enroll_count` and deterministic rules.
+Sandbox controls (no auth, never faulted), under /__sandbox: health, ca, ca/root.pem,
+faults (GET/PUT/PATCH/DELETE), settings (GET/PATCH), counters, reset, orders/{id}/state,
+domains/{name}/dcv, acme/eab, acme/eab/pebble, acme/accounts/{id}/status, client-certificates.
+faults.py has latency, 5xx/429 rates, dropped connections, `drop_after_enroll_count` and
+deterministic "next N calls to path P" rules. Counters: enrollments per SHA-256 of the CSR's
+SubjectPublicKeyInfo, and calls per "METHOD /raw/path".
 """

@@ -147,6 +147,14 @@ async def eab_credentials(store: Store) -> list[dict]:
     ]
 
 
+@router.get("/acme/eab/pebble")
+async def eab_for_pebble(store: Store) -> dict:
+    """The same pairs shaped as pebble's `externalAccountMACKeys` config section."""
+    return {
+        "externalAccountMACKeys": {a.mac_id: a.mac_key for a in store.saved.acme_accounts.values()}
+    }
+
+
 class AccountStatus(BaseModel):
     status: Literal["pending", "valid", "deactivated"]
 

@@ -89,6 +89,15 @@ class DcvStatus:
     def validated(self) -> bool:
         return self.status == "VALIDATED"
 
+    @property
+    def instructions(self) -> DcvInstructions | None:
+        """What to publish for the open order (v2 status only; None when not known)."""
+        try:
+            method = DcvMethod((self.order_mode or "").lower())
+        except ValueError:
+            return None
+        return DcvInstructions.from_json(method, self.raw)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DcvStatus:
         return cls(

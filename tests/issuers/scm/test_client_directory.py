@@ -50,6 +50,9 @@ async def test_dcv_cname_to_validated(scm, new_domain, version):
     assert start.point.endswith(".sectigo.com.")
     submitted = await scm.dcv_submit(new_domain, "cname", version=version)
     assert submitted.order_status == "SUBMITTED"
+    if version == "v2":
+        pending = await scm.dcv_status(new_domain, version="v2")
+        assert pending.validated or pending.instructions.host == start.host
     for _ in range(50):
         status = await scm.dcv_status(new_domain, version=version)
         if status.validated:
@@ -91,6 +94,7 @@ async def test_ssl_report(scm, unique_cn):
     rows = await scm.ssl_certificates_report(organization_ids=[ORG_ID], common_name=unique_cn)
     assert [row.id for row in rows] == [result.ssl_id]
     assert rows[0].common_name == unique_cn
+    assert unique_cn in rows[0].sans  # a "; "-joined string on the wire
 
 
 async def test_acme_accounts_and_eab(scm):

@@ -108,6 +108,12 @@ class AcmeIssuer:
                 return StepResult(
                     StepOutcome.PENDING, state, retry_after=wait, reason=exc.user_message
                 )
+            log.warning(
+                "request %s: ACME order %s failed: %s",
+                request.request_id,
+                state.get("order_url"),
+                exc,
+            )
             if solver is not None:
                 await self._cleanup(solver, state)
             return StepResult(
@@ -173,6 +179,7 @@ class AcmeIssuer:
             names = list(dict.fromkeys(name.lower().rstrip(".") for name in request.sans))
             order = await client.new_order(account, names)
             state["order_url"] = order.url
+            log.info("request %s: ACME order %s (%s)", request.request_id, order.url, order.status)
             if await self._stop_here(request, state):
                 return _again(state)
         if not state.get("finalized"):
@@ -203,6 +210,7 @@ class AcmeIssuer:
                 except OrderNotReady:
                     return _again(state, 0.25)
             state["finalized"] = True
+            log.info("request %s: ACME order %s finalized", request.request_id, order.url)
             if await self._stop_here(request, state):
                 return _again(state)
         if order is None or order.status != "valid":

@@ -74,7 +74,9 @@ class AcmeTransport:
         for attempt in range(self.max_nonce_retries + 1):
             nonce = await self._take_nonce()
             body = sign_jws(key, payload, url, nonce=nonce, kid=kid)
-            response = await self._send("POST", url, json=body, headers=JOSE)
+            response = await self._send(
+                "POST", url, idempotent=payload is None, json=body, headers=JOSE
+            )
             try:
                 self._raise_for_problem(response)
             except BadNonce:
@@ -97,11 +99,21 @@ class AcmeTransport:
             self._nonces.remove(nonce)
         return nonce
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self.http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise AcmeTransportError(f"{method} {url}: {exc!r}") from exc
+    async def _send(
+        self, method: str, url: str, idempotent: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request, sent again once when the connection failed: always if it never got
+        through (connect errors), and for reads also when a kept-alive connection turned out
+        to be closed by the server (the CA may have acted on a POST before dropping it)."""
+        for attempt in (1, 2):
+            try:
+                response = await self.http.request(method, url, **kwargs)
+                break
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt == 2 or not (idempotent or isinstance(exc, httpx.ConnectError)):
+                    raise AcmeTransportError(f"{method} {url}: {exc!r}") from exc
+            except httpx.HTTPError as exc:
+                raise AcmeTransportError(f"{method} {url}: {exc!r}") from exc
         nonce = response.headers.get("Replay-Nonce")
         if nonce and len(self._nonces) < _POOL_LIMIT:
             self._nonces.append(nonce)

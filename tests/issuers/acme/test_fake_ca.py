@@ -40,8 +40,13 @@ class ScriptedCa:
     """Orders whose authorizations are born valid (as Sectigo's for pre-validated domains)."""
 
     def __init__(
-        self, rate_limited_orders: int = 0, processing_polls: int = 0, not_ready: int = 0
+        self,
+        rate_limited_orders: int = 0,
+        processing_polls: int = 0,
+        not_ready: int = 0,
+        drops: tuple[str, ...] = (),
     ) -> None:
+        self.drops = list(drops)  # paths whose next request finds the connection closed
         self.rate_limited_orders = rate_limited_orders
         self.not_ready = not_ready
         self.processing_polls = processing_polls
@@ -52,6 +57,9 @@ class ScriptedCa:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/v2/OV")
         self.calls.append(path)
+        if path in self.drops:
+            self.drops.remove(path)
+            raise httpx.RemoteProtocolError("Server disconnected", request=request)
         self.nonce += 1
         headers = {"Replay-Nonce": f"nonce-{self.nonce}"}
         order = {
@@ -200,3 +208,21 @@ async def test_unreadable_csr_fails_clearly():
     result = await drive(_issuer(ScriptedCa()), request)
     assert result.outcome is StepOutcome.FAILED
     assert result.reason.startswith("the certificate signing request is not acceptable")
+
+
+async def test_dropped_connections_retry_reads_but_not_finalize():
+    ca = ScriptedCa(drops=("/order/1", "/finalize/1"))
+    issuer = _issuer(ca)
+    request = make_request(["a.test"], CONFIG)
+    steps = []
+    while True:
+        result = await issuer.advance(request)
+        request.state = result.state
+        steps.append(result)
+        if result.outcome is not StepOutcome.PENDING:
+            break
+    assert result.outcome is StepOutcome.ISSUED
+    assert ca.calls[4:6] == ["/order/1", "/order/1"]  # the read was sent again at once
+    dropped = [s for s in steps if s.reason and "could not be reached" in s.reason]
+    assert len(dropped) == 1 and dropped[0].retry_after == 30  # finalize: left to the job
+    assert ca.calls.count("/newOrder") == 1

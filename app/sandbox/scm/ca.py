@@ -152,6 +152,7 @@ class CertificateAuthority:
         days: int,
         validation: str,
     ) -> x509.Certificate:
+        is_rsa = isinstance(public_key, rsa.RSAPublicKey)
         builder = (
             _builder(subject, self.intermediate.cert.subject, public_key, days)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -162,7 +163,8 @@ class CertificateAuthority:
                 critical=False,
             )
             .add_extension(
-                x509.KeyUsage(True, False, True, False, False, False, False, False, False),
+                # keyEncipherment only means something for RSA (key transport).
+                x509.KeyUsage(True, False, is_rsa, False, False, False, False, False, False),
                 critical=True,
             )
             .add_extension(

@@ -40,7 +40,7 @@ def refresh(order: Order, store: ScmStore) -> Order:
     if order.status == "Applied" and to_issued is not None and not store.faults.stuck_in_applied:
         assert order.applied_at is not None
         if now >= order.applied_at + to_issued:
-            issue(order, store, at=max(order.applied_at + to_issued, now - 1))
+            issue(order, store, at=order.applied_at + to_issued)
     if order.status == "Issued" and order.not_after and now > order.not_after:
         order.status = "Expired"
         store.changed()

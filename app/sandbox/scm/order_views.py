@@ -40,6 +40,12 @@ def list_item(order: Order) -> dict:
     return item
 
 
+def _key_usages(cert: x509.Certificate) -> list[str]:
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    names = {"digitalSignature": usage.digital_signature, "keyEncipherment": usage.key_encipherment}
+    return [name for name, present in names.items() if present]
+
+
 def _certificate_fields(order: Order) -> dict:
     cert = x509.load_pem_x509_certificate(order.cert_pem.encode())
     der = cert.public_bytes(serialization.Encoding.DER)
@@ -52,7 +58,7 @@ def _certificate_fields(order: Order) -> dict:
         "keyAlgorithm": algorithm,
         "keySize": int(parameter) if algorithm == "RSA" else int(parameter[2:]),
         "keyType": order.key_type,
-        "keyUsages": ["digitalSignature", "keyEncipherment"],
+        "keyUsages": _key_usages(cert),
         "extendedKeyUsages": ["serverAuth", "clientAuth"],
         "certificateDetails": {
             "issuer": cert.issuer.rfc4514_string(),

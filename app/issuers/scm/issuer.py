@@ -47,8 +47,8 @@ CODE_HINTS = {
     -36: "term {term} not allowed for profile {profile}",
     -62: "a mandatory custom field is missing",
     -107: "domain control validation is incomplete or expired for a name",
-    -737: "a name is not DCV-validated",
-    -1137: "a name is not DCV-validated",
+    -737: "domain control validation is missing",
+    -1137: "domain control validation is missing",
     -9: "the CSR is not valid base64",
     -10: "the CSR cannot be decoded",
     -11: "the CSR's key algorithm is not supported",
@@ -262,9 +262,12 @@ def _from_error(state: dict[str, Any], exc: ScmError) -> StepResult:
 
 def _validation_reason(state: dict[str, Any], exc: ScmError) -> str:
     hint = CODE_HINTS.get(exc.code) if exc.code is not None else None
-    if hint:
+    if hint and "{" in hint:
         text = hint.format(term=state.get("term"), profile=state.get("profile_name"))
         return f"{text} (SCM {exc.code})"
+    if hint:  # SCM's description says which name or field; keep it
+        said = f": {exc.description.rstrip('.')}" if exc.description else ""
+        return f"{hint}{said} (SCM {exc.code})"
     description = exc.description or str(exc)
     return f"SCM refused the request: {description}" + (
         f" (SCM {exc.code})" if exc.code is not None else ""

@@ -109,9 +109,12 @@ async def test_ev_multi_domain_with_approve_in_config(issuer, sandbox, unique_cn
     ("change", "reason"),
     [
         ({"term": 999}, "term 999 not allowed for profile InstantSSL (SCM -36)"),
-        ({"custom_fields": {}}, "a mandatory custom field is missing (SCM -62)"),
+        ({"custom_fields": {}}, "mandatory custom field is missing: Custom field 'costCenter'"),
         ({"product": "no-such-product"}, "product 'no-such-product' is not sold through SCM"),
-        ({"cn": "x.example.io"}, "(SCM -1137)"),
+        (
+            {"cn": "x.example.io"},
+            "domain control validation is missing: Domain(s) not DCV-validated: x.example.io (SCM -1137)",
+        ),
         ({"cn": "*.wild.example.com"}, "does not allow wildcard names"),
         ({"org_id": 9100}, "has no profile named 'InstantSSL'"),
         ({"password": "wrong"}, "SCM refused the configured credentials"),

@@ -28,6 +28,11 @@ TAGS = [
     {"name": "oauth", "description": "Access tokens for API clients (OAuth2 client credentials)."},
     {"name": "tenants", "description": "Tenants (platform administrators)."},
     {"name": "clients", "description": "A tenant's API clients: create, rotate, revoke."},
+    {
+        "name": "webhooks",
+        "description": "Signed event notifications (Standard Webhooks) to your URLs, with a"
+        " delivery log, redelivery and test pings.",
+    },
     {"name": "jobs", "description": "Background work and its progress."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]

@@ -16,6 +16,7 @@ from app.http.rate_limit import rate_limited
 from app.jobs.router import router as jobs_router
 from app.organizations.router import router as organizations_router
 from app.tenants.router import router as tenants_router
+from app.webhooks.router import router as webhooks_router
 
 # The /v1 API, each router under the per-client request budget.
 API_ROUTERS = (
@@ -27,6 +28,7 @@ API_ROUTERS = (
     jobs_router,
     tenants_router,
     clients_router,
+    webhooks_router,
 )
 
 

@@ -43,6 +43,18 @@ class JobSettings(BaseModel):
     relay_batch: int = 100
 
 
+class WebhookSettings(BaseModel):
+    # Receivers must be public https endpoints unless the deployment says otherwise.
+    allow_http: bool = False
+    allow_private_networks: bool = False
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Waits between attempts; the last one repeats until the window closes, then it failed.
+    retry_schedule_seconds: list[float] = Field(
+        default=[5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800], min_length=1
+    )
+    retry_window_seconds: float = Field(default=86400, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -62,6 +74,7 @@ class Settings(BaseSettings):
     data_keys: dict[str, SecretStr] = {"dev": SecretStr(DEV_DATA_KEY)}
     auth: AuthSettings = AuthSettings()
     jobs: JobSettings = JobSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     sandbox_mode: bool = False
     # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
     ca_host_allowlist: list[str] = [

@@ -9,7 +9,8 @@ def register_job_handlers() -> None:
     """Import every domain's jobs module; importing one registers its handlers."""
     import app.approvals.jobs
     import app.certificates.jobs
-    import app.domains.jobs  # noqa: F401
+    import app.domains.jobs
+    import app.webhooks.jobs  # noqa: F401
 
 
 def register_backends(runtime: Runtime) -> None:

@@ -15,6 +15,9 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
+from app.webhooks.events import emit
+from app.webhooks.lifecycle import approval_data
+from app.webhooks.models import EventType
 
 EXPIRE_JOB = "approval.expire"
 
@@ -40,6 +43,7 @@ async def open_approval(
         dedupe_key=f"{EXPIRE_JOB}:{approval.id}",
         run_at=approval.expires_at,
     )
+    emit(session, approval.tenant_id, EventType.APPROVAL_PENDING, approval_data(approval))
     return approval
 
 
@@ -126,6 +130,7 @@ async def expire(session: AsyncSession, approval_id: str) -> bool:
     approval.status = ApprovalStatus.EXPIRED
     approval.decided_at = utcnow()
     session.add(approval)
+    emit(session, approval.tenant_id, EventType.APPROVAL_EXPIRED, approval_data(approval))
     cert = await session.get(Certificate, approval.certificate_id)
     if cert is not None and cert.status == CertificateStatus.PENDING_APPROVAL:
         hours = round((approval.expires_at - approval.created_at).total_seconds() / 3600)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.certificates.models import Certificate, CertificateEvent, CertificateStatus
 from app.db import utcnow
 from app.errors import NotFound, Unprocessable
+from app.webhooks.lifecycle import certificate_changed
 
 SORTS = {
     "created_at": (Certificate.created_at, False),
@@ -57,6 +58,7 @@ def transition(
     cert.updated_at = utcnow()
     session.add(cert)
     session.add(event)
+    certificate_changed(session, cert, event)
     return event
 
 

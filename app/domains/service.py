@@ -19,6 +19,7 @@ from app.domains.models import Domain, DomainStatus, DomainValidation, Validatio
 from app.errors import NotFound, Unprocessable
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
+from app.webhooks.lifecycle import domain_validation_ended
 
 VALIDATE_JOB = "domain.validate"
 METHODS = ("cname", "http", "https", "txt", "email")
@@ -156,6 +157,7 @@ def mark_validated(
     domain.updated_at = now
     validation.status = ValidationStatus.VALIDATED
     validation.completed_at = now
+    domain_validation_ended(domain, validation)
 
 
 def mark_failed(
@@ -168,6 +170,7 @@ def mark_failed(
     validation.status = ValidationStatus.EXPIRED if expired else ValidationStatus.FAILED
     validation.error = reason
     validation.completed_at = now
+    domain_validation_ended(domain, validation)
 
 
 def _at(day: dt.date | None) -> dt.datetime | None:

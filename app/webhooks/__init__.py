@@ -1,0 +1,1 @@
+"""Signed webhooks: tenants subscribe URLs to broker events, delivered through the outbox."""

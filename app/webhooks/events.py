@@ -1,0 +1,111 @@
+"""emit(): record an event in the caller's transaction and stage a delivery per subscription.
+
+State changes in the broker are often synchronous code (`transition()`, `mark_validated()`)
+that cannot await a query, so `emit` only adds the event to the session. The subscriptions are
+looked up when that session flushes (a `before_flush` hook, which runs where SQLAlchemy can
+still query): each matching subscription gets a delivery row and a staged delivery job in the
+same flush, so the events, the deliveries and the change that caused them commit together or
+not at all. An event no subscription wants is dropped at that point, not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.jobs.models import Job
+from app.outbox import stage_job
+from app.webhooks.models import EventType, WebhookDelivery, WebhookEvent, WebhookSubscription
+
+DELIVER_JOB = "webhook.deliver"
+
+_UNSENT = "webhooks.unsent"  # events emitted since the last flush
+_DEFERRED = "webhooks.deferred"  # callbacks that decide at flush time which events to emit
+
+
+def emit(
+    session: AsyncSession | Session, tenant_id: str, event_type: str, data: dict[str, Any]
+) -> WebhookEvent:
+    """Send `event_type` with `data` (JSON-ready) to the tenant's subscriptions to it, once the
+    caller's transaction commits. Never awaits, never commits; safe to call from sync code."""
+    record = WebhookEvent(tenant_id=tenant_id, type=EventType(event_type).value, data=data)
+    session.add(record)
+    session.info.setdefault(_UNSENT, []).append(record)
+    return record
+
+
+def on_flush(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
+    """Run `callback` (which may `emit`) at the next flush, before subscriptions are looked up:
+    for changes whose meaning is settled only after the call that reported them returns."""
+    session.info.setdefault(_DEFERRED, []).append(callback)
+
+
+def stage_delivery(
+    session: AsyncSession | Session,
+    subscription: WebhookSubscription,
+    record: WebhookEvent,
+    redelivery_of: str | None = None,
+) -> WebhookDelivery:
+    """A delivery row and its job, both in the caller's transaction.
+
+    Builds the job with `stage_job` rather than `enqueue_job` because it also runs inside a
+    flush, where nothing can be awaited; deliveries need no dedupe key (each row is new).
+    """
+    delivery = WebhookDelivery(
+        tenant_id=subscription.tenant_id,
+        subscription_id=subscription.id,
+        event_id=record.id,
+        event_type=record.type,
+        redelivery_of=redelivery_of,
+    )
+    job = Job(
+        kind=DELIVER_JOB,
+        tenant_id=subscription.tenant_id,
+        subject_type="webhook_delivery",
+        subject_id=delivery.id,
+        max_failures=5,
+    )
+    stage_job(session, job)  # type: ignore[arg-type]
+    delivery.job_id, delivery.next_attempt_at = job.id, job.run_at
+    session.add(delivery)
+    return delivery
+
+
+def _fan_out(session: Session, records: list[WebhookEvent]) -> None:
+    tenants = sorted({record.tenant_id for record in records})
+    subscriptions = list(
+        session.execute(
+            select(WebhookSubscription).where(
+                WebhookSubscription.tenant_id.in_(tenants),  # type: ignore[attr-defined]
+                WebhookSubscription.enabled.is_(True),  # type: ignore[attr-defined]
+            )
+        ).scalars()
+    )
+    for record in records:
+        targets = [
+            s for s in subscriptions if s.tenant_id == record.tenant_id and s.wants(record.type)
+        ]
+        if not targets:
+            session.expunge(record)
+            continue
+        for subscription in targets:
+            stage_delivery(session, subscription, record)
+
+
+@event.listens_for(Session, "before_flush")
+def _stage_deliveries(session: Session, _context: Any, _instances: Any) -> None:
+    for callback in session.info.pop(_DEFERRED, []):
+        callback()
+    records = [r for r in session.info.pop(_UNSENT, []) if r in session.new]
+    if records:
+        _fan_out(session, records)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_unsent(session: Session, _previous: Any) -> None:
+    session.info.pop(_DEFERRED, None)
+    session.info.pop(_UNSENT, None)

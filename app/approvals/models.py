@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, new_id, utcnow
+from app.db import UTCDateTime, enum_column, new_id, utcnow
 
 
 class ApprovalStatus(StrEnum):
@@ -27,7 +27,9 @@ class Approval(SQLModel, table=True):
     organization_id: str = Field(foreign_key="organization.id", max_length=32)
     certificate_id: str = Field(foreign_key="certificate.id", index=True, max_length=32)
     validation_level: str = Field(max_length=2)
-    status: ApprovalStatus = Field(default=ApprovalStatus.PENDING, sa_type=String(16))
+    status: ApprovalStatus = Field(
+        default=ApprovalStatus.PENDING, sa_type=enum_column(ApprovalStatus, 16)
+    )
     requested_by: str = Field(max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     comment: str | None = Field(default=None, max_length=1000)

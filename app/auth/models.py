@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
-from app.tenants.models import status_column
+from app.db import UTCDateTime, enum_column, utcnow
 
 
 class SigningKeyStatus(StrEnum):
@@ -27,7 +26,7 @@ class SigningKey(SQLModel, table=True):
     private_key_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: SigningKeyStatus = Field(
-        default=SigningKeyStatus.ACTIVE, sa_type=status_column(SigningKeyStatus)
+        default=SigningKeyStatus.ACTIVE, sa_type=enum_column(SigningKeyStatus, 16)
     )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     retire_at: dt.datetime = Field(sa_type=UTCDateTime)  # stops signing

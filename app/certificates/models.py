@@ -7,10 +7,10 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, new_id, utcnow
+from app.db import UTCDateTime, enum_column, new_id, utcnow
 
 
 class CertificateStatus(StrEnum):
@@ -58,7 +58,9 @@ class Certificate(SQLModel, table=True):
     labels_text: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     auto_renew: bool = True
     renew_before_days: int | None = None
-    status: CertificateStatus = Field(default=CertificateStatus.SUBMITTED, sa_type=String(24))
+    status: CertificateStatus = Field(
+        default=CertificateStatus.SUBMITTED, sa_type=enum_column(CertificateStatus)
+    )
     status_reason: str | None = Field(default=None, max_length=2000)
     key_type: str = Field(max_length=16)
     key_source: str = Field(max_length=16)  # "csr" (caller holds the key) or "generated"

@@ -19,6 +19,7 @@ from app.auth.principal import Principal
 from app.catalog import policy
 from app.catalog.names import normalise
 from app.catalog.products import Backend, KeyType, Product, get_product
+from app.certificates.delegation_check import delegation_problems
 from app.certificates.models import (
     Certificate,
     CertificateStatus,
@@ -36,6 +37,7 @@ from app.errors import Conflict, Unprocessable
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.organizations.service import get_organization, org_policy
+from app.runtime import Runtime
 
 ISSUE_JOB = "certificate.issue"
 
@@ -65,7 +67,13 @@ def requested_names(body: CertificateCreate) -> list[str]:
     return names
 
 
-async def plan_order(session: AsyncSession, tenant_id: str, body: CertificateCreate) -> OrderPlan:
+async def plan_order(
+    session: AsyncSession,
+    tenant_id: str,
+    body: CertificateCreate,
+    runtime: Runtime | None = None,
+) -> OrderPlan:
+    """Run every check; `runtime` enables those that need the network (DNS delegation)."""
     plan = OrderPlan(names=requested_names(body))
     # A repeated name is the caller's mistake worth naming, not silently dropped.
     if len(set(map(normalise, [body.common_name, *body.sans]))) != len(body.sans) + 1:
@@ -98,6 +106,10 @@ async def plan_order(session: AsyncSession, tenant_id: str, body: CertificateCre
     else:
         plan.key_type = body.key.type if body.key else KeyType.EC_P256
         plan.problems += policy.check_key_type(plan.product, plan.key_type, "body.key.type")
+    if plan.backend is Backend.ACME and runtime is not None and not plan.problems:
+        plan.problems += await delegation_problems(
+            plan.org, plan.names, runtime.dns_providers, runtime.secretbox
+        )
     if plan.backend is Backend.SCM and not plan.problems:
         plan.needs_validation = await unvalidated_names(session, plan.org, plan.names)
         if plan.needs_validation and plan.org.unvalidated_domains == "fail":
@@ -171,7 +183,7 @@ async def replay_idempotent(
 
 async def request_certificate(
     session: AsyncSession,
-    box: SecretBox,
+    runtime: Runtime,
     principal: Principal,
     body: CertificateCreate,
     idempotency_key: str | None = None,
@@ -183,7 +195,7 @@ async def request_certificate(
         earlier = await replay_idempotent(session, principal.tenant_id, idempotency_key, digest)
         if earlier is not None:
             return earlier, False
-    plan = await plan_order(session, principal.tenant_id, body)
+    plan = await plan_order(session, principal.tenant_id, body, runtime)
     raise_problems(plan.problems)
     assert plan.org and plan.product and plan.backend and plan.term_days and plan.key_type
     cert = Certificate(
@@ -212,7 +224,7 @@ async def request_certificate(
     if plan.csr:
         cert.csr_pem, cert.public_key_sha256 = plan.csr.pem, plan.csr.public_key_sha256
     else:
-        await _generate_key(cert, plan.key_type, box)
+        await _generate_key(cert, plan.key_type, runtime.secretbox)
     session.add(cert)
     await session.flush()
     if idempotency_key:

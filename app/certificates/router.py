@@ -61,16 +61,18 @@ async def create_certificate(
     """Order a certificate. Every check runs before anything is queued; the answer is 202 with
     the certificate's `Location` and the job that works on it (`job_id`)."""
     cert, _created = await ordering.request_certificate(
-        session, runtime.secretbox, caller, body, idempotency_key
+        session, runtime, caller, body, idempotency_key
     )
     response.headers["Location"] = f"/v1/certificates/{cert.id}"
     return CertificatePublic.model_validate(cert)
 
 
 @router.post("/preflight", operation_id="certificates_preflight", response_model=Preflight)
-async def preflight(body: CertificateCreate, session: DbSession, caller: Reader) -> Preflight:
+async def preflight(
+    body: CertificateCreate, session: DbSession, runtime: RuntimeDep, caller: Reader
+) -> Preflight:
     """Run the ordering checks without ordering: what would happen, and what would fail."""
-    plan = await ordering.plan_order(session, caller.tenant_id, body)
+    plan = await ordering.plan_order(session, caller.tenant_id, body, runtime)
     return Preflight(
         ok=not plan.problems,
         problems=[{"field": p.field, "message": p.message, "type": p.kind} for p in plan.problems],

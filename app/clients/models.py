@@ -8,8 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, new_id, utcnow
-from app.tenants.models import status_column
+from app.db import UTCDateTime, enum_column, new_id, utcnow
 
 
 class ApiClientStatus(StrEnum):
@@ -31,7 +30,7 @@ class ApiClient(ApiClientBase, table=True):
     secret_hash: str = Field(max_length=200)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: ApiClientStatus = Field(
-        default=ApiClientStatus.ACTIVE, sa_type=status_column(ApiClientStatus)
+        default=ApiClientStatus.ACTIVE, sa_type=enum_column(ApiClientStatus, 16)
     )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     secret_rotated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,10 +6,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, new_id, utcnow
+from app.db import UTCDateTime, enum_column, new_id, utcnow
 
 
 class DomainStatus(StrEnum):
@@ -38,7 +38,9 @@ class Domain(SQLModel, table=True):
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=32)
     organization_id: str = Field(foreign_key="organization.id", index=True, max_length=32)
     name: str = Field(max_length=253)
-    status: DomainStatus = Field(default=DomainStatus.UNVALIDATED, sa_type=String(16))
+    status: DomainStatus = Field(
+        default=DomainStatus.UNVALIDATED, sa_type=enum_column(DomainStatus, 16)
+    )
     method: str | None = Field(default=None, max_length=8)
     scm_domain_id: int | None = None
     validated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -63,7 +65,9 @@ class DomainValidation(SQLModel, table=True):
     domain_id: str = Field(foreign_key="domain.id", index=True, max_length=32)
     method: str = Field(max_length=8)  # cname, http, https, txt, email
     email: str | None = Field(default=None, max_length=320)
-    status: ValidationStatus = Field(default=ValidationStatus.SUBMITTED, sa_type=String(16))
+    status: ValidationStatus = Field(
+        default=ValidationStatus.SUBMITTED, sa_type=enum_column(ValidationStatus, 16)
+    )
     instructions: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, new_id, utcnow
+from app.db import UTCDateTime, enum_column, new_id, utcnow
 
 
 class JobState(StrEnum):
@@ -37,7 +37,7 @@ class Job(SQLModel, table=True):
     # At most one active job per dedupe key (e.g. "certificate.issue:<id>"); see service.stage.
     dedupe_key: str | None = Field(default=None, max_length=128, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    state: JobState = Field(default=JobState.PENDING, max_length=16)
+    state: JobState = Field(default=JobState.PENDING, sa_type=enum_column(JobState, 16))
     attempts: int = 0  # executions started
     failures: int = 0  # consecutive failed executions; resets on success or progress
     max_failures: int = 20

@@ -72,7 +72,9 @@ class DnsSettingsIn(BaseModel):
     provider: str = Field(examples=["rfc2136", "delegation"])
     config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
     secret_config: dict[str, SecretStr] = Field(
-        default_factory=dict, description="write-only settings, e.g. tsig_secret"
+        default_factory=dict,
+        description="write-only settings, e.g. tsig_secret; dotted keys such as "
+        "inner_config.tsig_secret reach into a nested provider's settings",
     )
 
 

@@ -3,6 +3,7 @@ issuers get. Never commits."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -251,7 +252,14 @@ def acme_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
 
 
 def dns_config(org: Organization, box: SecretBox) -> dict[str, Any]:
-    config = {k: v for k, v in (org.dns or {}).items() if k != "_secret_keys"}
+    config = copy.deepcopy({k: v for k, v in (org.dns or {}).items() if k != "_secret_keys"})
     if org.dns_secret:
-        config.update(json.loads(box.decrypt_str(org.dns_secret, context=f"org:{org.id}:dns")))
+        secrets = json.loads(box.decrypt_str(org.dns_secret, context=f"org:{org.id}:dns"))
+        for dotted, value in secrets.items():
+            # "inner_config.tsig_secret" reaches into a nested provider's settings.
+            *parents, leaf = dotted.split(".")
+            target = config
+            for part in parents:
+                target = target.setdefault(part, {})
+            target[leaf] = value
     return config

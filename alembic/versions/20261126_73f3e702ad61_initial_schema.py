@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bd1bf3fdbbc6
+Revision ID: 73f3e702ad61
 Revises:
-Create Date: 2026-11-26 18:16:33.479071
+Create Date: 2026-11-26 18:20:25.650082
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlmodel
 import app.db
 from alembic import op
 
-revision: str = "bd1bf3fdbbc6"
+revision: str = "73f3e702ad61"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -81,7 +81,15 @@ def upgrade() -> None:
         sa.Column(
             "state",
             sa.Enum(
-                "PENDING", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", name="jobstate"
+                "pending",
+                "queued",
+                "running",
+                "succeeded",
+                "failed",
+                "cancelled",
+                name="jobstate",
+                native_enum=False,
+                length=16,
             ),
             nullable=False,
         ),
@@ -216,6 +224,42 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "webhook_event",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_webhook_event_tenant_id_tenant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_event")),
+    )
+    with op.batch_alter_table("webhook_event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webhook_event_tenant_id"), ["tenant_id"], unique=False)
+
+    op.create_table(
+        "webhook_subscription",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("event_types", sa.JSON(), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_webhook_subscription_tenant_id_tenant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscription")),
+    )
+    with op.batch_alter_table("webhook_subscription", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_subscription_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
         "certificate",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -233,7 +277,24 @@ def upgrade() -> None:
         sa.Column("labels_text", sa.Text(), nullable=False),
         sa.Column("auto_renew", sa.Boolean(), nullable=False),
         sa.Column("renew_before_days", sa.Integer(), nullable=True),
-        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending_approval",
+                "pending_validation",
+                "submitted",
+                "issued",
+                "failed",
+                "rejected",
+                "revoked",
+                "expired",
+                "superseded",
+                name="certificatestatus",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
         sa.Column("status_reason", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("key_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("key_source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -289,7 +350,20 @@ def upgrade() -> None:
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organization_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=253), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "unvalidated",
+                "validating",
+                "validated",
+                "failed",
+                "expired",
+                name="domainstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.Column("scm_domain_id", sa.Integer(), nullable=True),
         sa.Column("validated_at", app.db.UTCDateTime(timezone=True), nullable=True),
@@ -316,13 +390,66 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_domain_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
+        "webhook_delivery",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("subscription_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("event_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+        sa.Column("redelivery_of", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("job_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_attempt_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_attempt_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["webhook_event.id"],
+            name=op.f("fk_webhook_delivery_event_id_webhook_event"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["webhook_subscription.id"],
+            name=op.f("fk_webhook_delivery_subscription_id_webhook_subscription"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_webhook_delivery_tenant_id_tenant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
+    )
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_delivery_event_id"), ["event_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_webhook_delivery_sub_created", ["subscription_id", "created_at"], unique=False
+        )
+
+    op.create_table(
         "approval",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organization_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("certificate_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("validation_level", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "approved",
+                "rejected",
+                "expired",
+                name="approvalstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
         sa.Column("requested_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("comment", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
@@ -380,7 +507,20 @@ def upgrade() -> None:
         sa.Column("domain_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "awaiting_email",
+                "submitted",
+                "validated",
+                "failed",
+                "expired",
+                name="validationstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
         sa.Column("instructions", sa.JSON(), nullable=False),
         sa.Column("submitted_at_ca", sa.Boolean(), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
@@ -419,6 +559,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_approval_certificate_id"))
 
     op.drop_table("approval")
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_delivery_sub_created")
+        batch_op.drop_index(batch_op.f("ix_webhook_delivery_event_id"))
+
+    op.drop_table("webhook_delivery")
     with op.batch_alter_table("domain", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_domain_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_domain_organization_id"))
@@ -433,6 +578,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_certificate_organization_id"))
 
     op.drop_table("certificate")
+    with op.batch_alter_table("webhook_subscription", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_subscription_tenant_id"))
+
+    op.drop_table("webhook_subscription")
+    with op.batch_alter_table("webhook_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_event_tenant_id"))
+
+    op.drop_table("webhook_event")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_message_relayed_at"))
         batch_op.drop_index(batch_op.f("ix_outbox_message_job_id"))

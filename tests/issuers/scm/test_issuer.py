@@ -113,7 +113,7 @@ async def test_ev_multi_domain_with_approve_in_config(issuer, sandbox, unique_cn
         ({"product": "no-such-product"}, "product 'no-such-product' is not sold through SCM"),
         (
             {"cn": "x.example.io"},
-            "domain control validation is missing: Domain(s) not DCV-validated: x.example.io (SCM -1137)",
+            "domain control validation is missing: Domain(s) not DCV-validated: x.example.io",
         ),
         ({"cn": "*.wild.example.com"}, "does not allow wildcard names"),
         ({"org_id": 9100}, "has no profile named 'InstantSSL'"),

@@ -33,7 +33,7 @@ class TargetUnresolved(Exception):
 @dataclass(frozen=True, slots=True)
 class Target:
     url: httpx.URL
-    address: IpAddress  # the checked address to connect to
+    addresses: list[IpAddress]  # every address of the host, all checked; connect to these
 
 
 def address_problem(address: IpAddress, policy: WebhookSettings) -> str | None:
@@ -99,4 +99,4 @@ async def check_target(url: str, policy: WebhookSettings) -> Target:
         if parsed.host == str(address):
             raise TargetRefused(f"{address} is {kind}")
         raise TargetRefused(f"{parsed.host} resolves to {address}, {kind}")
-    return Target(url=parsed, address=addresses[0])
+    return Target(url=parsed, addresses=addresses)

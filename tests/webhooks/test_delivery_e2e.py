@@ -3,6 +3,8 @@ receiver, which verifies every signature as a consumer would."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from app.settings import WebhookSettings
@@ -20,7 +22,10 @@ async def ping(tenant: Tenant, webhook_id: str) -> dict:
     return answer.json()
 
 
-async def test_a_ping_arrives_signed_and_is_logged(tenant: Tenant, receiver: Receiver) -> None:
+async def test_a_ping_arrives_signed_and_is_logged(
+    tenant: Tenant, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     webhook, path = await create_webhook(tenant, receiver, ["certificate.issued"])
     queued = await ping(tenant, webhook["id"])
     assert queued["status"] == "pending" and queued["payload"]["type"] == "ping"
@@ -38,6 +43,30 @@ async def test_a_ping_arrives_signed_and_is_logged(tenant: Tenant, receiver: Rec
     assert done["status"] == "succeeded" and done["attempts"] == 1
     assert done["last_status_code"] == 200 and done["last_error"] is None
     assert done["payload"] == payload and done["completed_at"] is not None
+    secret_part = webhook["secret"].removeprefix("whsec_")
+    signature = arrived.headers["webhook-signature"].removeprefix("v1,")
+    assert secret_part not in caplog.text and signature not in caplog.text
+    assert "webhook delivered" in caplog.text
+
+
+async def test_a_host_name_is_resolved_checked_and_pinned(
+    tenant: Tenant, receiver: Receiver
+) -> None:
+    port = receiver.base_url.rsplit(":", 1)[1]
+    webhook, path = await create_webhook(tenant, receiver, ["certificate.issued"])
+    named = f"http://localhost:{port}/{path}"
+    changed = await tenant.http.patch(
+        f"/v1/webhooks/{webhook['id']}", json={"url": named}, headers=tenant.as_("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    queued = await ping(tenant, webhook["id"])
+    (arrived,) = await receiver.wait_for(path)
+    # Sent to a checked address of the name, still addressed to the name.
+    assert arrived.headers["host"] == f"localhost:{port}"
+    assert arrived.headers["connection"] == "close"  # pinned connections are not pooled
+    arrived.verified(webhook["secret"])
+    done = await wait_for_delivery(tenant, webhook["id"], queued["id"])
+    assert done["status"] == "succeeded"
 
 
 async def test_a_failed_attempt_is_retried_then_redelivered(
@@ -102,7 +131,7 @@ async def test_an_issued_certificate_sends_its_events(
     webhook, path = await create_webhook(
         tenant,
         receiver,
-        ["certificate.requested", "certificate.issued", "certificate.renewed"],
+        ["certificate.requested", "certificate.issued", "certificate.renewed", "domain.validated"],
     )
     org = await create_org(tenant, allowed_domains=["example.com"], scm=scm_settings(scm_sandbox))
     order = {
@@ -117,7 +146,7 @@ async def test_an_issued_certificate_sends_its_events(
     assert cert["status"] == "issued", cert
 
     got = await receiver.events(
-        path, webhook["secret"], {"certificate.requested", "certificate.issued"}
+        path, webhook["secret"], {"certificate.requested", "certificate.issued", "domain.validated"}
     )
     requested = got["certificate.requested"]["data"]
     issued = got["certificate.issued"]["data"]
@@ -127,8 +156,16 @@ async def test_an_issued_certificate_sends_its_events(
     assert issued["certificate"]["serial"] == cert["serial"]
     assert issued["certificate"]["names"] == ["hook-e2e.example.com"]
     assert "certificate.renewed" not in got  # not a renewal
+    # A fresh organization had to validate its domain at SCM first.
+    domain = got["domain.validated"]["data"]["domain"]
+    assert domain["name"] == "example.com" and domain["status"] == "validated"
+    assert got["domain.validated"]["data"]["validation"]["status"] == "validated"
     log = await deliveries(tenant, webhook["id"])
-    assert {d["event_type"] for d in log} == {"certificate.requested", "certificate.issued"}
+    assert {d["event_type"] for d in log} == {
+        "certificate.requested",
+        "certificate.issued",
+        "domain.validated",
+    }
 
 
 async def test_approvals_send_pending_and_approved(

@@ -19,11 +19,9 @@ FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2, max_retry_a
 
 @pytest.fixture
 async def control(scm_sandbox):
-    """The simulator's control API; faults and settings are restored after the test."""
-    driver = SandboxControl(scm_sandbox.origin)
+    """Inline fault and settings changes, undone after the test."""
+    driver = SandboxControl(scm_sandbox)
     yield driver
-    await driver.clear_faults()
-    await driver.restore_settings()
     await driver.aclose()
 
 

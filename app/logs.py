@@ -24,7 +24,9 @@ _REDACTIONS = [
         "[redacted-private-key]",
     ),
     (
-        re.compile(r"(?i)((?:client_secret|password|secret|hmac_key|mac_key|tsig_secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
+        re.compile(
+            r"(?i)((?:client_secret|password|secret|hmac_key|mac_key|tsig_secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
+        ),
         r"\1[redacted]",
     ),
 ]
@@ -57,7 +59,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return redact(json.dumps(entry, default=str))
-
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -25,6 +25,12 @@ class CertificateStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class CertificateSource(StrEnum):
+    BROKER = "broker"
+    SCM_IMPORT = "scm_import"  # found in SCM by the inventory sync, ordered elsewhere
+    UPLOAD = "upload"  # any PEM certificate handed in for monitoring
+
+
 OPEN_STATUSES = (
     CertificateStatus.PENDING_APPROVAL,
     CertificateStatus.PENDING_VALIDATION,
@@ -38,6 +44,9 @@ class Certificate(SQLModel, table=True):
         Index("ix_certificate_tenant_status", "tenant_id", "status"),
         Index("ix_certificate_tenant_not_after", "tenant_id", "not_after"),
         Index("ix_certificate_tenant_created", "tenant_id", "created_at", "id"),
+        # The renewal scheduler and the expiry check are range scans on these, not inventory scans.
+        Index("ix_certificate_renew_after", "renew_after"),
+        Index("ix_certificate_next_alert_at", "next_alert_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -83,6 +92,15 @@ class Certificate(SQLModel, table=True):
     revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     revocation_reason: int | None = None
     revocation_requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where the row came from: ordered through the broker, imported from SCM, or uploaded.
+    source: CertificateSource = Field(
+        default=CertificateSource.BROKER, sa_type=enum_column(CertificateSource, 16)
+    )
+    # When auto-renewal should order a successor (set at issuance; ARI may move it).
+    renew_after: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the next expiry threshold is crossed, and the last threshold alerted (days).
+    next_alert_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    alerted_threshold: int | None = None
     renewal_of: str | None = Field(default=None, max_length=32, index=True)
     superseded_by: str | None = Field(default=None, max_length=32)
     job_id: str | None = Field(default=None, max_length=32)

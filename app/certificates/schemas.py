@@ -89,6 +89,10 @@ class CertificatePublic(BaseModel):
     issued_at: dt.datetime | None
     revoked_at: dt.datetime | None
     revocation_reason: int | None
+    source: Literal["broker", "scm_import", "upload"] = Field(
+        description="ordered through the broker, imported from SCM, or uploaded for monitoring"
+    )
+    renew_after: dt.datetime | None = Field(description="when auto-renewal orders a successor")
     renewal_of: str | None
     superseded_by: str | None
     job_id: str | None

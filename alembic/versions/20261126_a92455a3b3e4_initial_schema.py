@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 73f3e702ad61
+Revision ID: a92455a3b3e4
 Revises:
-Create Date: 2026-11-26 18:20:25.650082
+Create Date: 2026-11-26 18:22:55.263862
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlmodel
 import app.db
 from alembic import op
 
-revision: str = "73f3e702ad61"
+revision: str = "a92455a3b3e4"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -315,6 +315,21 @@ def upgrade() -> None:
         sa.Column("revoked_at", app.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revocation_reason", sa.Integer(), nullable=True),
         sa.Column("revocation_requested_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "source",
+            sa.Enum(
+                "broker",
+                "scm_import",
+                "upload",
+                name="certificatesource",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("renew_after", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_alert_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("alerted_threshold", sa.Integer(), nullable=True),
         sa.Column("renewal_of", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("superseded_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("job_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
@@ -331,9 +346,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate")),
     )
     with op.batch_alter_table("certificate", schema=None) as batch_op:
+        batch_op.create_index("ix_certificate_next_alert_at", ["next_alert_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_certificate_organization_id"), ["organization_id"], unique=False
         )
+        batch_op.create_index("ix_certificate_renew_after", ["renew_after"], unique=False)
         batch_op.create_index(batch_op.f("ix_certificate_renewal_of"), ["renewal_of"], unique=False)
         batch_op.create_index(batch_op.f("ix_certificate_serial"), ["serial"], unique=False)
         batch_op.create_index(
@@ -575,7 +592,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_certificate_tenant_created")
         batch_op.drop_index(batch_op.f("ix_certificate_serial"))
         batch_op.drop_index(batch_op.f("ix_certificate_renewal_of"))
+        batch_op.drop_index("ix_certificate_renew_after")
         batch_op.drop_index(batch_op.f("ix_certificate_organization_id"))
+        batch_op.drop_index("ix_certificate_next_alert_at")
 
     op.drop_table("certificate")
     with op.batch_alter_table("webhook_subscription", schema=None) as batch_op:

@@ -1,4 +1,5 @@
-"""The `certbroker` command: serve, worker, migrate, tenants, clients, openapi, sandbox, demo."""
+"""The `certbroker` command: serve, worker, migrate, tenants, clients, openapi, sandbox, demo,
+dev."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ from pathlib import Path
 from app.settings import Settings
 
 
+def _load_all_tables() -> None:
+    # A table's foreign keys resolve only once every table is in the metadata; the API and the
+    # worker touch tables whose modules they may not import themselves.
+    from app.models import import_all_models
+
+    import_all_models()
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.main import create_app
+
+    _load_all_tables()
 
     settings = Settings()
     uvicorn.run(
@@ -32,6 +43,7 @@ def _serve(args: argparse.Namespace) -> None:
 def _worker(_args: argparse.Namespace) -> None:
     from app.worker import run_worker
 
+    _load_all_tables()
     run_worker(Settings())
 
 
@@ -55,7 +67,7 @@ async def _with_session(work):
 
     runtime = Runtime.build(Settings())
     try:
-        async for session in session_scope(runtime.sessions):
+        async with session_scope(runtime.sessions) as session:
             return await work(session, runtime)
     finally:
         await runtime.close()
@@ -103,9 +115,19 @@ def _signing_keys_rotate(_args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from app.demo import bootstrap_demo
+    from app.demo import SandboxWiring, bootstrap_demo
 
-    asyncio.run(bootstrap_demo(Settings(), Path(args.credentials_file)))
+    sandbox = SandboxWiring(**json.loads(args.sandbox.read_text())) if args.sandbox else None
+    asyncio.run(bootstrap_demo(Settings(), Path(args.credentials_file), sandbox))
+
+
+def _dev(args: argparse.Namespace) -> None:
+    from app.sandbox.devstack import DevStackConfig, run
+
+    config = DevStackConfig(
+        var_dir=args.var_dir, host=args.host, api_port=args.port, scm_port=args.scm_port
+    )
+    sys.exit(run(config))
 
 
 def _sandbox_scm(args: argparse.Namespace) -> None:
@@ -161,7 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="create the demo tenant and API client if missing")
     demo.add_argument("--credentials-file", default="var/demo-credentials.json")
+    demo.add_argument(
+        "--sandbox",
+        type=Path,
+        default=None,
+        help="JSON of the local simulators' addresses (written by `certbroker dev`): also "
+        "create or re-wire the sandbox organization",
+    )
     demo.set_defaults(func=_demo)
+
+    dev = sub.add_parser(
+        "dev",
+        help="the sandbox: SCM simulator, pebble, demo tenant, a worker and the API together",
+    )
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000, help="the API")
+    dev.add_argument("--scm-port", type=int, default=8500)
+    dev.add_argument("--var-dir", type=Path, default=Path("var"))
+    dev.set_defaults(func=_dev)
 
     sandbox = sub.add_parser("sandbox", help="local simulators").add_subparsers(
         dest="which", required=True

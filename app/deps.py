@@ -24,7 +24,7 @@ async def db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     # Scope "function": the commit happens when the route returns and before the response goes
     # out, so a client never sees success for a write that then failed to commit.
     staged = False
-    async for session in session_scope(runtime.sessions):
+    async with session_scope(runtime.sessions) as session:
         yield session
         staged = bool(session.info.get(STAGED_FLAG))
     if staged:

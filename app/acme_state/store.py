@@ -35,7 +35,7 @@ class DbAccountStore:
         return StoredAccount(key_pem=key_pem, account_url=row.account_url)
 
     async def put(self, directory_url: str, scope: str, account: StoredAccount) -> None:
-        async for session in session_scope(self.runtime.sessions):
+        async with session_scope(self.runtime.sessions) as session:
             row = (
                 await session.execute(
                     select(AcmeAccountKey).where(
@@ -63,7 +63,7 @@ class DbHttp01Responder:
         self.runtime = runtime
 
     async def present(self, token: str, key_authorization: str) -> None:
-        async for session in session_scope(self.runtime.sessions):
+        async with session_scope(self.runtime.sessions) as session:
             row = await session.get(Http01Token, token)
             if row is None:
                 session.add(Http01Token(token=token, key_authorization=key_authorization))
@@ -72,7 +72,7 @@ class DbHttp01Responder:
                 session.add(row)
 
     async def cleanup(self, token: str) -> None:
-        async for session in session_scope(self.runtime.sessions):
+        async with session_scope(self.runtime.sessions) as session:
             await session.execute(delete(Http01Token).where(Http01Token.token == token))
 
     async def lookup(self, token: str) -> str | None:

@@ -32,7 +32,7 @@ LEASE_SECONDS = 300.0
 async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = None) -> str:
     """Run one job execution. Safe under double delivery: only the claimant runs it."""
     runtime: Runtime = ctx["runtime"]
-    async for session in session_scope(runtime.sessions):
+    async with session_scope(runtime.sessions) as session:
         job = await claim(session, job_id, enqueue_seq, LEASE_SECONDS)
     if job is None:
         return "skipped"
@@ -56,7 +56,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
         if not permanent:
             log.exception("job %s (%s) failed", job_id, job.kind)
         message = str(exc) if permanent else f"{type(exc).__name__}: {exc}"
-        async for session in session_scope(runtime.sessions):
+        async with session_scope(runtime.sessions) as session:
             fresh = await session.get(Job, job_id)
             assert fresh is not None
             failed = record_failure(session, fresh, message, permanent=permanent)
@@ -99,7 +99,7 @@ async def relay_once(runtime: Runtime, redis: ArqRedis) -> int:
     total = 0
     while True:
         count = 0
-        async for session in session_scope(runtime.sessions):
+        async with session_scope(runtime.sessions) as session:
             count = await relay_batch(session, enqueue, settings.relay_batch)
         total += count
         if count < settings.relay_batch:
@@ -131,7 +131,7 @@ async def reconcile_jobs(ctx: dict[str, Any]) -> int:
         )
 
     restaged = 0
-    async for session in session_scope(runtime.sessions):
+    async with session_scope(runtime.sessions) as session:
         restaged = await reconcile(session, present, runtime.settings.jobs.stale_after_seconds)
     if restaged:
         log.warning("reconciler re-staged %d lost jobs", restaged)

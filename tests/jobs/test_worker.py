@@ -92,7 +92,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
 
 async def stage(runtime: Runtime, kind: str, count: int = 1, **kwargs: object) -> list[str]:
     ids = []
-    async for session in session_scope(runtime.sessions):
+    async with session_scope(runtime.sessions) as session:
         for _ in range(count):
             job = await enqueue_job(session, kind, tenant_id="t-jobs", **kwargs)  # type: ignore[arg-type]
             ids.append(job.id)

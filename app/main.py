@@ -11,6 +11,7 @@ from app.http.docs import install_docs
 from app.http.problems import install_problem_handlers
 from app.http.request_context import RequestContextMiddleware
 from app.logs import configure_logging
+from app.models import import_all_models
 from app.openapi_schema import install_openapi
 from app.routers import include_routers
 from app.runtime import Runtime
@@ -29,6 +30,7 @@ and send the access token as `Authorization: Bearer <token>`. Errors are
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or Settings()
+    import_all_models()  # foreign keys resolve only with every table in the metadata
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

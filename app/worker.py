@@ -15,6 +15,7 @@ from arq.worker import Worker
 
 from app.jobs.jobs import reconcile_jobs, relay_forever, run_job
 from app.logs import configure_logging
+from app.models import import_all_models
 from app.runtime import Runtime
 from app.settings import Settings
 from app.wiring import register_backends, register_job_handlers
@@ -39,6 +40,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             await ctx["runtime"].close()
 
     register_job_handlers()
+    import_all_models()  # foreign keys resolve only with every table in the metadata
     interval = settings.jobs.reconcile_interval_seconds
     return {
         "functions": [run_job],

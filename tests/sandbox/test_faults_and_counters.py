@@ -96,3 +96,13 @@ async def test_counters_count_calls_per_path_and_enrolls_per_key(scm_sandbox):
     counters = await scm_sandbox.counters()
     assert counters["callsByPath"]["GET /api/ssl/v1/customFields"] == before + 2
     assert await scm_sandbox.enrollments_for(body["csr"]) == 2
+
+
+async def test_misspelt_knobs_are_refused(scm_sandbox):
+    async with httpx.AsyncClient(base_url=f"{scm_sandbox.origin}/__sandbox") as admin:
+        patch = await admin.patch("/faults", json={"latency": 5})
+        put = await admin.put("/faults", json={"rules": [{"path": "/x", "stauts": 500}]})
+        settings = await admin.patch("/settings", json={"token_lifetime": 1})
+    assert patch.status_code == 422 and settings.status_code == 422
+    assert put.status_code == 400
+    assert (await scm_sandbox.counters())["orders"] >= 0

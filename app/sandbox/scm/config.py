@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Behaviour(BaseModel):
     """How the simulated SCM behaves; adjustable while running via PATCH /__sandbox/settings."""
+
+    model_config = ConfigDict(extra="forbid")
 
     token_lifetime_seconds: int = Field(300, ge=1)
     # Lifecycle timing, measured from the previous transition. None means "never" (stuck).

@@ -6,13 +6,15 @@ import asyncio
 import json
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ENROLL_PATH = "/ssl/v1/enroll"
 
 
 class FaultRule(BaseModel):
     """Deterministic: the next `count` calls whose API path starts with `path` fail this way."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt knob must not silently do nothing
 
     path: str
     method: str | None = None
@@ -32,6 +34,8 @@ class FaultRule(BaseModel):
 
 class Faults(BaseModel):
     """Set with PUT /__sandbox/faults (replace) or PATCH (merge), or from the command line."""
+
+    model_config = ConfigDict(extra="forbid")
 
     latency_ms: int = Field(0, ge=0)
     error_rate: float = Field(0.0, ge=0, le=1)  # share of calls answered with error_status

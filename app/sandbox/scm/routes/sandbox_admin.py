@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from app.sandbox.scm.auth import Store
 from app.sandbox.scm.domain_validation import find_domain
@@ -52,9 +52,16 @@ async def replace_faults(faults: Faults, store: Store) -> Faults:
     return store.faults
 
 
+def _merged(model: BaseModel, changes: dict):
+    try:
+        return type(model).model_validate(model.model_dump() | changes)
+    except ValidationError as error:
+        raise HTTPException(422, str(error)) from None
+
+
 @router.patch("/faults")
 async def merge_faults(changes: dict, store: Store) -> Faults:
-    store.faults = Faults.model_validate(store.faults.model_dump() | changes)
+    store.faults = _merged(store.faults, changes)
     return store.faults
 
 
@@ -70,7 +77,7 @@ async def get_settings(store: Store) -> dict:
 
 @router.patch("/settings")
 async def merge_settings(changes: dict, store: Store) -> dict:
-    store.behaviour = type(store.behaviour).model_validate(store.behaviour.model_dump() | changes)
+    store.behaviour = _merged(store.behaviour, changes)
     return store.behaviour.model_dump()
 
 

@@ -201,3 +201,16 @@ async def test_edit_certificate_record(scm_sandbox):
     assert bad_term.json()["code"] == -36
     assert locked.status_code == 400
     assert notes.json()["externalRequester"] == "a@b.c"
+
+
+async def test_manual_revoke_and_renew_marks(scm_sandbox):
+    async with scm_sandbox.client() as scm:
+        ssl_id = (await scm.post("/ssl/v1/enroll", json=enroll_body())).json()["sslId"]
+        await scm_sandbox.force_state(ssl_id, "Issued")
+        renewed = await scm.post(f"/ssl/v1/renew/manual/{ssl_id}", json={})
+        revoked = await scm.post("/ssl/v1/revoke/manual", json={"certId": ssl_id, "reasonCode": 0})
+        details = (await scm.get(f"/ssl/v1/{ssl_id}")).json()
+        email_without_address = await scm.post("/ssl/v1/enroll", json=enroll_body(dcvMode="EMAIL"))
+    assert renewed.status_code == revoked.status_code == 204
+    assert details["status"] == "Revoked" and details["renewed"] is True
+    assert email_without_address.json()["code"] == -7

@@ -61,6 +61,18 @@ def check_custom_fields(given: list[CustomFieldValue]) -> None:
             raise ScmError(-62, f"Custom field '{field['name']}' is mandatory.")
 
 
+DCV_MODES = {"EMAIL", "CNAME", "HTTP", "HTTPS", "TXT", "AUTO"}
+
+
+def check_dcv_mode(mode: str | None, email: str | None) -> None:
+    if mode is None:
+        return
+    if mode.upper() not in DCV_MODES:
+        raise ScmError(-1601, f"The 'dcvMode' field has an invalid value: {mode}")
+    if mode.upper() == "EMAIL" and not email:
+        raise ScmError(-7, "The 'dcvEmail' field is required when dcvMode is EMAIL.")
+
+
 def requested_names(csr_cn: str | None, sans: str | None) -> tuple[str, list[str]]:
     alt = [name.strip().lower() for name in (sans or "").split(",") if name.strip()]
     cn = (csr_cn or (alt[0] if alt else "")).lower()
@@ -101,6 +113,7 @@ def enroll(store: ScmStore, request: EnrollRequest, requester: str) -> Order:
     if request.term not in profile.terms:
         raise ScmError(-36, f"Term {request.term} is not valid for profile '{profile.name}'.")
     check_custom_fields(request.customFields)
+    check_dcv_mode(request.dcvMode, request.dcvEmail)
     csr = parse_csr(request.csr)
     key_type = check_key(csr, profile.key_types)
     cn, sans = requested_names(common_name(csr), request.subjAltNames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Response
@@ -77,6 +78,29 @@ async def decline(ssl_id: int, body: MessageRequest, store: Store) -> None:
     order_actions.decline(store, current_order(store, ssl_id), body.message)
 
 
+class ManualRevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    certId: int | None = None
+    serialNumber: str | None = None
+    reasonCode: int | str | None = None
+    reason: str | None = "Revoked manually"
+
+
+@router.post("/revoke/manual", status_code=NO_CONTENT)
+async def revoke_manually(body: ManualRevokeRequest, store: Store) -> None:
+    """Marks the record revoked in SCM only (the simulated CA keeps no CRL either way)."""
+    if body.certId is not None:
+        await revoke(
+            body.certId, RevokeRequest(reasonCode=body.reasonCode, reason=body.reason), store
+        )
+    elif body.serialNumber:
+        await revoke_by_serial(
+            body.serialNumber, RevokeRequest(reasonCode=body.reasonCode, reason=body.reason), store
+        )
+    else:
+        raise ScmError(-7, "Either 'certId' or 'serialNumber' is required.")
+
+
 @router.post("/revoke/serial/{serial}", status_code=NO_CONTENT)
 async def revoke_by_serial(serial: str, body: RevokeRequest, store: Store) -> None:
     wanted = serial.replace(":", "").lower().lstrip("0")
@@ -96,6 +120,13 @@ async def revoke(ssl_id: int, body: RevokeRequest, store: Store) -> None:
 async def renew_by_id(ssl_id: int, store: Store, body: RenewRequest | None = Body(None)) -> dict:
     fresh = order_actions.renew(store, current_order(store, ssl_id), body.csr if body else None)
     return {"sslId": fresh.id}
+
+
+@router.post("/renew/manual/{ssl_id}", status_code=NO_CONTENT)
+async def mark_renewed(ssl_id: int, store: Store) -> None:
+    order = current_order(store, ssl_id)
+    order.renewed_at = time.time()
+    store.changed()
 
 
 @router.post("/renew/{renew_id}", status_code=NO_CONTENT)

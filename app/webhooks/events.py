@@ -31,7 +31,12 @@ def emit(
     session: AsyncSession | Session, tenant_id: str, event_type: str, data: dict[str, Any]
 ) -> WebhookEvent:
     """Send `event_type` with `data` (JSON-ready) to the tenant's subscriptions to it, once the
-    caller's transaction commits. Never awaits, never commits; safe to call from sync code."""
+    caller's transaction commits. Never awaits, never commits; safe to call from sync code.
+
+        emit(session, cert.tenant_id, EventType.CERTIFICATE_EXPIRING,
+             {"certificate": certificate_data(cert), "severity": "critical", "days_left": 3})
+
+    (`certificate_data` is in app.webhooks.lifecycle.)"""
     record = WebhookEvent(tenant_id=tenant_id, type=EventType(event_type).value, data=data)
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)

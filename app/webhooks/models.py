@@ -13,7 +13,13 @@ from app.db import UTCDateTime, new_id, utcnow
 
 
 class EventType(StrEnum):
-    """Everything a subscription can ask for."""
+    """Events a webhook can subscribe to. `certificate.requested`: an order was placed;
+    `.approved` / `.rejected`: an approver decided (rejected also when its approval expired);
+    `.issued`; `.renewed`: a renewal was issued (sent with `.issued`); `.revoked`; `.failed`;
+    `.expiring`: the end of validity is near (`data.severity` says how near); `.expired`.
+    `domain.validated` / `domain.validation_failed`: a domain control validation (DCV) ended.
+    `approval.pending`: a request waits for an approver; `approval.expired`: nobody decided
+    in time. Every delivery also carries `type`; `ping` is sent only by the test operation."""
 
     CERTIFICATE_REQUESTED = "certificate.requested"
     CERTIFICATE_APPROVED = "certificate.approved"

@@ -16,6 +16,7 @@ from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
 from app.organizations.models import Organization
+from app.issuers.scm.config import ScmBackendConfig
 from app.organizations.service import acme_backend_config, scm_backend_config
 
 log = logging.getLogger("certbroker.issuance")
@@ -37,6 +38,24 @@ def backend_config(org: Organization, cert: Certificate, box) -> dict:
     return config
 
 
+async def ensure_eab(ctx: JobContext, org: Organization) -> None:
+    """For organizations set to "fetch EAB from SCM": obtain the kid and HMAC key of the
+    organization's ACME account in SCM once, and keep them (the key encrypted) on the org."""
+    acme = org.acme or {}
+    if not acme.get("eab_from_scm") or (acme.get("eab_kid") and org.acme_eab_secret):
+        return
+    config = ScmBackendConfig.model_validate(scm_backend_config(org, ctx.runtime.secretbox))
+    client = ctx.runtime.scm_pool.get(config)  # type: ignore[union-attr]
+    server = acme.get("scm_acme_server") or acme["directory_url"]
+    credentials = await client.eab_credentials(config.org_id, server)
+    org.acme = {**acme, "eab_kid": credentials.kid}
+    org.acme_eab_secret = ctx.runtime.secretbox.encrypt(
+        credentials.hmac_key.get_secret_value(), context=f"org:{org.id}:acme"
+    )
+    ctx.session.add(org)
+    await ctx.session.commit()
+
+
 @job_handler(ISSUE_JOB)
 async def issue_certificate(ctx: JobContext) -> JobResult:
     session, runtime = ctx.session, ctx.runtime
@@ -45,6 +64,8 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
         return JobResult.done()  # already finished, or moved on by someone else
     org = await session.get(Organization, cert.organization_id)
     assert org is not None
+    if cert.backend == Backend.ACME.value:
+        await ensure_eab(ctx, org)
     issuer = runtime.issuers.get(cert.backend)
     started = time.monotonic()
     while True:

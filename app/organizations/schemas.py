@@ -53,6 +53,10 @@ class AcmeSettings(BaseModel):
         default=False,
         description="obtain the EAB kid and HMAC key from SCM's ACME accounts of scm.org_id",
     )
+    scm_acme_server: str | None = Field(
+        default=None,
+        description="with eab_from_scm: the ACME server as SCM names it (default: directory_url)",
+    )
     challenge_types: list[Literal["http-01", "dns-01"]] = Field(
         default_factory=lambda: ["http-01", "dns-01"]
     )

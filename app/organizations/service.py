@@ -241,7 +241,8 @@ def scm_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
 def acme_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
     if not org.acme:
         raise Unprocessable.field("body.organization_id", "the organization has no ACME settings")
-    config = {k: v for k, v in org.acme.items() if v is not None and k != "eab_from_scm"}
+    broker_only = ("eab_from_scm", "scm_acme_server")
+    config = {k: v for k, v in org.acme.items() if v is not None and k not in broker_only}
     if org.acme_eab_secret:
         config["eab_hmac_key"] = box.decrypt_str(org.acme_eab_secret, context=f"org:{org.id}:acme")
     config["account_scope"] = org.id

@@ -14,7 +14,7 @@ from tests.certificates.conftest import Tenant, acme_settings, create_org, wait_
 from tests.certificates.test_issuance_e2e import verify_chain
 
 
-async def add_cname(bind, host: str, target: str) -> None:  # noqa: ANN001
+async def add_cname(bind, host: str, target: str) -> None:
     keyring = dns.tsigkeyring.from_text({bind.key_name: bind.secret})
     update = dns.update.UpdateMessage(
         bind.tenant_zone, keyring=keyring, keyalgorithm=dns.name.from_text(bind.algorithm)
@@ -29,7 +29,7 @@ async def test_wildcard_over_delegated_dns01(
     bind,
     bind_resolver,
     pebble_factory,
-    live_api,  # noqa: ANN001
+    live_api,
 ) -> None:
     pebble = pebble_factory(http_port=live_api.port, dns_server=bind_resolver.address)
     zone = bind.tenant_zone.rstrip(".")

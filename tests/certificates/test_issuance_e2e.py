@@ -204,3 +204,51 @@ async def test_generated_key_pkcs12_idempotency_and_revocation(
     )
     assert again.status_code == 409
     assert dt.datetime.fromisoformat(revoked["revoked_at"]) <= dt.datetime.now(dt.UTC)
+
+
+async def test_dv_with_eab_fetched_from_scm(
+    tenant: Tenant,
+    scm_sandbox: ScmSandbox,
+    pebble_factory,
+    live_api,
+) -> None:
+    """The organization names no EAB: the worker fetches it from the organization's ACME
+    account in SCM, keeps it encrypted, and pebble (which knows only that key) accepts it."""
+    from app.issuers.scm.auth import HeaderAuth
+    from app.issuers.scm.client import ScmClient
+
+    # The account SCM keeps for the organization on Sectigo's DV server; pebble stands in for
+    # that server here, so the directory URL differs from SCM's name for it.
+    server_name = "https://acme.sectigo.com/v2/DV"
+    async with ScmClient(
+        scm_sandbox.base_url,
+        HeaderAuth(scm_sandbox.login, scm_sandbox.password, scm_sandbox.customer_uri),
+    ) as scm:
+        credentials = await scm.eab_credentials(1234, server_name)
+    pebble = pebble_factory(
+        http_port=live_api.port,
+        eab_keys={credentials.kid: credentials.hmac_key.get_secret_value()},
+    )
+    acme = {k: v for k, v in acme_settings(pebble).items() if k not in ("eab_kid", "eab_hmac_key")}
+    org = await create_org(
+        tenant,
+        allowed_domains=["example.com"],
+        scm=scm_settings(scm_sandbox),
+        acme={**acme, "eab_from_scm": True, "scm_acme_server": server_name},
+    )
+    assert org["acme"]["eab_hmac_key_set"] is False
+    answer = await tenant.http.post(
+        "/v1/certificates",
+        json={
+            "organization_id": org["id"],
+            "product": "positivessl",
+            "common_name": "eab.example.com",
+        },
+        headers=tenant.as_("requester"),
+    )
+    assert answer.status_code == 202, answer.text
+    cert = await wait_for_status(tenant, answer.json()["id"], {"issued", "failed"})
+    assert cert["status"] == "issued", cert["status_reason"]
+    org_now = await tenant.http.get(f"/v1/organizations/{org['id']}", headers=tenant.as_("admin"))
+    assert org_now.json()["acme"]["eab_kid"] == credentials.kid
+    assert org_now.json()["acme"]["eab_hmac_key_set"] is True

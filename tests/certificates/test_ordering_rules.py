@@ -18,12 +18,10 @@ from app.outbox import nudge
 from app.runtime import Runtime
 from tests.certificates.conftest import (
     Tenant,
-    acme_settings,
     create_org,
     scm_settings,
     wait_for_status,
 )
-from tests.fixtures.pebble import PebbleServer
 from tests.fixtures.scm_sandbox import ScmSandbox
 
 
@@ -42,11 +40,11 @@ def csr_for(names: list[str], key_type: KeyType = KeyType.EC_P256) -> str:
     return build_csr(generate_key(key_type), names)
 
 
-async def order(tenant: Tenant, **body: object):  # noqa: ANN201
+async def order(tenant: Tenant, **body: object):
     return await tenant.http.post("/v1/certificates", json=body, headers=tenant.as_("requester"))
 
 
-def fields(answer) -> dict[str, str]:  # noqa: ANN001
+def fields(answer) -> dict[str, str]:
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     body = answer.json()
@@ -117,9 +115,9 @@ async def test_each_rule_is_a_422_naming_the_field(tenant: Tenant, scm_org: dict
 
 
 async def test_unsupported_key_in_csr_and_missing_backend(tenant: Tenant, scm_org: dict) -> None:
+    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography import x509
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP521R1())
@@ -349,7 +347,7 @@ async def test_another_tenants_objects_are_404(
     scm_org: dict,
     runtime: Runtime,
     live_api,
-    worker,  # noqa: ANN001
+    worker,
 ) -> None:
     from tests.certificates.conftest import Tenant as TenantType  # noqa: F401
 
@@ -358,7 +356,7 @@ async def test_another_tenants_objects_are_404(
     )
     cert_id = answer.json()["id"]
     approvals = await tenant.http.get("/v1/approvals", headers=tenant.as_("approver"))
-    approval_id = [a for a in approvals.json() if a["certificate_id"] == cert_id][0]["id"]
+    approval_id = next(a for a in approvals.json() if a["certificate_id"] == cert_id)["id"]
     domain = await tenant.http.post(
         "/v1/domains",
         json={"name": "example.com", "organization_id": scm_org["id"]},

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import re
+import signal
+import sys
 
 import httpx
 
@@ -78,3 +82,26 @@ def test_command_line_configuration():
     assert config.behaviour.applied_to_issued_seconds is None
     assert config.initial_faults["drop_after_enroll_count"] == 2
     assert config.initial_faults["paths"] == ["/ssl/v1/enroll"]
+
+
+async def test_python_dash_m_serves_until_interrupted():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.sandbox.scm",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        banner = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        origin = re.search(r"(http://127\.0\.0\.1:\d+)/api", banner).group(1)
+        async with httpx.AsyncClient(base_url=f"{origin}/api", headers=HEADERS) as scm:
+            assert (await scm.get("/ssl/v1/types")).status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -1,10 +1,11 @@
-# Certbroker: `make run` serves the API and a worker; `make test` runs the whole suite.
+# Certbroker: `make run` starts the sandbox (API, worker, simulators); `make test` runs the suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(HOME)/.local/bin:$(PATH)
 export UV_LINK_MODE ?= copy
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SCM_PORT ?= 8500
 PYTEST_ARGS ?=
 
 .PHONY: help install uv deps system-deps run serve worker migrate demo test lint fmt openapi bench clean
@@ -39,12 +40,8 @@ migrate: deps ## upgrade the database to the latest schema
 demo: migrate
 	@uv run certbroker demo
 
-run: install migrate ## migrate, then serve the API on $(HOST):$(PORT) with a worker
-	@uv run certbroker demo
-	@echo "Swagger UI: http://$(HOST):$(PORT)/docs"
-	@trap 'kill 0' EXIT INT TERM; \
-	uv run certbroker worker & \
-	uv run certbroker serve --host $(HOST) --port $(PORT)
+run: install migrate ## the sandbox: API on $(HOST):$(PORT), a worker, the SCM simulator, pebble, demo tenant
+	@exec uv run certbroker dev --host $(HOST) --port $(PORT) --scm-port $(SCM_PORT)
 
 serve: deps ## the API alone
 	@uv run certbroker serve --host $(HOST) --port $(PORT)

@@ -11,6 +11,10 @@ class PortTaken(RuntimeError):
 
 def require_free(port: int, what: str, host: str = "127.0.0.1", *, udp: bool = False) -> None:
     with socket.socket(type=socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as sock:
+        if not udp:
+            # As the servers do: connections left in TIME_WAIT by a previous run are no obstacle,
+            # a listener still is.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.jobs.models import Job
-from app.outbox import stage_job
+from app.outbox import STAGED_FLAG, stage_job
 from app.webhooks.models import EventType, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 DELIVER_JOB = "webhook.deliver"
@@ -40,6 +40,7 @@ def emit(
     record = WebhookEvent(tenant_id=tenant_id, type=EventType(event_type).value, data=data)
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)
+    _expect_staging(session)
     return record
 
 
@@ -47,6 +48,13 @@ def on_flush(session: AsyncSession | Session, callback: Callable[[], None]) -> N
     """Run `callback` (which may `emit`) at the next flush, before subscriptions are looked up:
     for changes whose meaning is settled only after the call that reported them returns."""
     session.info.setdefault(_DEFERRED, []).append(callback)
+    _expect_staging(session)
+
+
+def _expect_staging(session: AsyncSession | Session) -> None:
+    # Deliveries are staged during the commit's flush, after the request or job has checked
+    # whether to nudge the relay; a needless nudge costs less than a second of latency.
+    session.info[STAGED_FLAG] = True
 
 
 def stage_delivery(

@@ -52,7 +52,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         uvicorn.Config(hooks.app(), host="127.0.0.1", port=port, log_config=None, lifespan="off")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no event for this
+    while not server.started:
         await asyncio.sleep(0.02)
     yield hooks
     server.should_exit = True

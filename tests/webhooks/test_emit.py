@@ -1,0 +1,73 @@
+"""emit() against the database: deliveries commit with the caller's change or not at all."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from app.jobs.models import Job
+from app.outbox import OutboxMessage
+from app.runtime import Runtime
+from app.settings import WebhookSettings
+from app.webhooks import service
+from app.webhooks.events import DELIVER_JOB, emit
+from app.webhooks.models import EventType, WebhookDelivery, WebhookEvent
+from app.webhooks.schemas import WebhookCreate
+from tests.auth.factories import new_tenant
+from tests.webhooks.receiver import Receiver
+
+
+async def test_emit_stages_a_delivery_per_subscription_in_the_same_transaction(
+    runtime: Runtime, receiver: Receiver, webhook_policy: WebhookSettings
+) -> None:
+    tenant = await new_tenant(runtime, "emit")
+    async with runtime.sessions() as session:
+        for path in ("a", "b"):
+            await service.create_webhook(
+                session,
+                runtime.secretbox,
+                webhook_policy,
+                tenant.id,
+                WebhookCreate(
+                    url=receiver.url(f"{uuid.uuid4().hex}-{path}"),
+                    event_types=[EventType.CERTIFICATE_EXPIRING],
+                ),
+            )
+        await session.commit()
+
+    async with runtime.sessions() as session:
+        emit(session, tenant.id, EventType.CERTIFICATE_EXPIRING, {"severity": "warning"})
+        await session.flush()
+        await session.rollback()
+    async with runtime.sessions() as session:
+        emit(session, tenant.id, EventType.CERTIFICATE_EXPIRING, {"severity": "warning"})
+    # Neither the rolled-back nor the never-committed event left anything behind.
+    async with runtime.sessions() as session:
+        stored = select(func.count()).select_from(WebhookEvent)
+        assert await session.scalar(stored.where(WebhookEvent.tenant_id == tenant.id)) == 0
+
+    async with runtime.sessions() as session:
+        unwanted = emit(session, tenant.id, EventType.CERTIFICATE_EXPIRED, {})
+        wanted = emit(session, tenant.id, "certificate.expiring", {"severity": "critical"})
+        await session.commit()
+    async with runtime.sessions() as session:
+        assert await session.get(WebhookEvent, unwanted.id) is None  # nobody subscribed
+        rows = (
+            await session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.event_id == wanted.id)
+            )
+        ).all()
+        assert len(rows) == 2 and len({d.subscription_id for d in rows}) == 2
+        for delivery in rows:
+            job = await session.get(Job, delivery.job_id)
+            assert job is not None and job.kind == DELIVER_JOB
+            assert job.subject_id == delivery.id and job.tenant_id == tenant.id
+            staged = select(OutboxMessage).where(OutboxMessage.job_id == job.id)
+            assert (await session.scalars(staged)).first() is not None
+
+
+def test_emit_refuses_an_unknown_event_type() -> None:
+    with pytest.raises(ValueError, match="exploded"):
+        emit(None, "t", "certificate.exploded", {})  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -111,12 +113,9 @@ async def download_pkcs12(
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
     leaf, chain = _issued(cert)
     key_pem = _held_key(cert, runtime)
-    chain_pems = [
-        p + "-----END CERTIFICATE-----\n" for p in chain.split("-----END CERTIFICATE-----")[:-1]
-    ]
-    blob = pkcs12_bundle(
-        key_pem, leaf, [p.strip() + "\n" for p in chain_pems], body.passphrase, cert.common_name
-    )
+    chain_certs = x509.load_pem_x509_certificates(chain.encode()) if chain.strip() else []
+    chain_pems = [c.public_bytes(serialization.Encoding.PEM).decode() for c in chain_certs]
+    blob = pkcs12_bundle(key_pem, leaf, chain_pems, body.passphrase, cert.common_name)
     record(session, caller, "certificate.pkcs12.export", "certificate", cert.id)
     service.transition(session, cert, None, caller.subject, "private key exported as PKCS#12")
     filename = f"{cert.common_name.replace('*', 'wildcard')}.p12"

@@ -13,10 +13,10 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
 from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
+from app.issuers.scm.config import ScmBackendConfig
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
 from app.organizations.models import Organization
-from app.issuers.scm.config import ScmBackendConfig
 from app.organizations.service import acme_backend_config, scm_backend_config
 
 log = logging.getLogger("certbroker.issuance")

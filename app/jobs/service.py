@@ -150,8 +150,8 @@ async def reconcile(session: AsyncSession, present_in_redis: JobPresent, stale_a
     """Re-stage active jobs that Redis no longer holds. Caller commits. Returns the count.
 
     A job counts as lost when it was handed to Redis (queued) or claimed (running with an
-    expired lease) more than `stale_after` seconds ago and Redis has no entry for its current
-    arq id. Pending jobs whose outbox message was relayed but lost are covered the same way.
+    expired lease) more than `stale_after` seconds ago, is due, and Redis has no entry for its
+    current arq id. Pending jobs still have an unrelayed outbox row, which the relay sends.
     """
     cutoff = utcnow() - dt.timedelta(seconds=stale_after)
     candidates = (

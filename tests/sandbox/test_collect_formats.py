@@ -125,3 +125,11 @@ async def test_leaf_first_x509_when_configured(scm_sandbox, issued):
         chain = (await scm.get(f"/ssl/v1/collect/{ssl_id}/x509")).content
     first = x509.load_pem_x509_certificates(chain)[0]
     assert not first.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+
+async def test_crlf_line_ends_when_configured(scm_sandbox, issued):
+    ssl_id, _ = issued
+    async with scm_sandbox.client() as scm, scm_sandbox.settings(collect_crlf=True):
+        body = (await scm.get(f"/ssl/v1/collect/{ssl_id}/pemco")).content
+    assert b"\r\n" in body and b"\n" not in body.replace(b"\r\n", b"")
+    assert len(x509.load_pem_x509_certificates(body)) == 1

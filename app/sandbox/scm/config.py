@@ -26,6 +26,7 @@ class Behaviour(BaseModel):
     # x509 and pem list the root first (as in Sectigo's documented example); x509R and pemia
     # always go leaf first. Turning this off makes x509/pem leaf-first too.
     x509_root_first: bool = True
+    collect_crlf: bool = False  # PEM downloads with CRLF line ends, as some SCM answers have
     # DCV: every enrolled name must sit under a VALIDATED, unexpired domain, unless enforcement
     # is off globally or the enrolling organization (or its parent) is exempt.
     dcv_enforced: bool = True

@@ -41,6 +41,8 @@ def _collect(ssl_id: int, requested_format: str | None, store: ScmStore) -> Resp
     if not order.cert_pem or order.status not in {"Issued", "Expired"}:
         raise _not_ready(order, store)
     body, extension = render(order.cert_pem, store.ca, fmt, store.behaviour.x509_root_first)
+    if store.behaviour.collect_crlf and fmt != "bin":
+        body = body.replace(b"\n", b"\r\n")
     stem = re.sub(r"[^A-Za-z0-9]", "_", order.common_name)
     return Response(
         body,

@@ -214,3 +214,21 @@ async def test_manual_revoke_and_renew_marks(scm_sandbox):
     assert renewed.status_code == revoked.status_code == 204
     assert details["status"] == "Revoked" and details["renewed"] is True
     assert email_without_address.json()["code"] == -7
+
+
+async def test_locations(scm_sandbox):
+    async with scm_sandbox.client() as scm:
+        ssl_id = (await scm.post("/ssl/v1/enroll", json=enroll_body())).json()["sslId"]
+        created = await scm.post(f"/ssl/v1/{ssl_id}/location", json={"details": {"host": "web1"}})
+        location_id = int(created.headers["Location"].rsplit("/", 1)[1])
+        updated = await scm.put(
+            f"/ssl/v1/{ssl_id}/location/{location_id}", json={"details": {"host": "web2"}}
+        )
+        listed = (await scm.get(f"/ssl/v1/{ssl_id}/location")).json()
+        deleted = await scm.delete(f"/ssl/v1/{ssl_id}/location/{location_id}")
+        gone = await scm.get(f"/ssl/v1/{ssl_id}/location/{location_id}")
+    assert created.status_code == 201 and created.content == b""
+    assert created.headers["Location"].endswith(f"/api/ssl/v1/{ssl_id}/location/{location_id}")
+    assert updated.json() == {"id": location_id, "details": {"host": "web2"}}
+    assert listed == [{"id": location_id, "details": {"host": "web2"}}]
+    assert deleted.status_code == 204 and gone.status_code == 404

@@ -18,6 +18,7 @@ from app.sandbox.scm.routes import (
     ssl_actions,
     ssl_collect,
     ssl_enroll,
+    ssl_locations,
     ssl_profiles,
     ssl_records,
 )
@@ -30,6 +31,7 @@ SCM_ROUTERS: list[tuple[APIRouter, tuple[str, ...]]] = [
     (ssl_enroll.router, ("/ssl/v1", "/ssl/v2")),
     (ssl_collect.router, ("/ssl/v1", "/ssl/v2")),
     (ssl_actions.router, ("/ssl/v1", "/ssl/v2")),
+    (ssl_locations.router, ("/ssl/v1", "/ssl/v2")),
     (ssl_records.router, ("/ssl/v1", "/ssl/v2")),
     (organization.router, ("/organization/v1",)),
     (domain.router, ("/domain/v1",)),

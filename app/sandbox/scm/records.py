@@ -43,6 +43,7 @@ class Order(BaseModel):
     serial_hex: str = ""  # lowercase, no colons
     not_after: float | None = None
     forced_stuck: bool = False  # set by /__sandbox/orders/{id}/state
+    locations: dict[int, dict[str, str]] = Field(default_factory=dict)  # id -> details
 
 
 class DomainRecord(BaseModel):

@@ -13,7 +13,14 @@ from app.sandbox.scm.persistence import StateFile
 from app.sandbox.scm.records import DomainRecord, SavedState
 
 # Starting points chosen so ids look like a real tenant's, not like 1, 2, 3.
-FIRST_IDS = {"order": 10001, "order_number": 7344326, "domain": 396, "acme": 77, "dcv": 100500}
+FIRST_IDS = {
+    "order": 10001,
+    "order_number": 7344326,
+    "domain": 396,
+    "acme": 77,
+    "dcv": 100500,
+    "location": 501,
+}
 
 
 class ScmStore:

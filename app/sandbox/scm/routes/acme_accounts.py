@@ -15,7 +15,7 @@ from app.sandbox.scm.catalog import ACME_SERVERS, ORGANIZATIONS
 from app.sandbox.scm.dates import iso_day
 from app.sandbox.scm.domain_validation import covering_status, find_domain
 from app.sandbox.scm.errors import ScmError
-from app.sandbox.scm.locations import created_location
+from app.sandbox.scm.location_header import created_location
 from app.sandbox.scm.records import AcmeAccount
 from app.sandbox.scm.store import ScmStore
 

@@ -13,7 +13,7 @@ from app.sandbox.scm.auth import Store
 from app.sandbox.scm.dates import iso_day
 from app.sandbox.scm.domain_validation import dcv_status, find_domain, refresh_dcv
 from app.sandbox.scm.errors import ScmError
-from app.sandbox.scm.locations import created_location
+from app.sandbox.scm.location_header import created_location
 from app.sandbox.scm.records import DomainRecord
 from app.sandbox.scm.store import ScmStore
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from app.sandbox.scm.auth import Store
 from app.sandbox.scm.errors import ScmError
 from app.sandbox.scm.lifecycle import current_order
-from app.sandbox.scm.locations import created_location
+from app.sandbox.scm.location_header import created_location
 from app.sandbox.scm.records import Order
 
 router = APIRouter()

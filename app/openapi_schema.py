@@ -34,6 +34,10 @@ TAGS = [
         " delivery log, redelivery and test pings.",
     },
     {"name": "jobs", "description": "Background work and its progress."},
+    {
+        "name": "audit",
+        "description": "Who changed what, when: every mutating call and key export, read-only.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 

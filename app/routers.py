@@ -6,6 +6,8 @@ from fastapi import Depends, FastAPI
 
 from app.acme_state.router import router as acme_challenge_router
 from app.approvals.router import router as approvals_router
+from app.audit.capture import audit_request
+from app.audit.router import router as audit_router
 from app.auth.router import router as oauth_router
 from app.certificates.downloads import router as downloads_router
 from app.certificates.router import router as certificates_router
@@ -18,7 +20,8 @@ from app.organizations.router import router as organizations_router
 from app.tenants.router import router as tenants_router
 from app.webhooks.router import router as webhooks_router
 
-# The /v1 API, each router under the per-client request budget.
+# The /v1 API, each router under the per-client request budget, every mutating call audited
+# (a call the rate limit refuses never reaches the audit).
 API_ROUTERS = (
     certificates_router,
     downloads_router,
@@ -29,12 +32,16 @@ API_ROUTERS = (
     tenants_router,
     clients_router,
     webhooks_router,
+    audit_router,
 )
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(oauth_router)
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(rate_limited)])
+        app.include_router(
+            router,
+            dependencies=[Depends(rate_limited), Depends(audit_request, scope="function")],
+        )
     app.include_router(acme_challenge_router)
     app.include_router(health_router)

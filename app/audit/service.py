@@ -1,13 +1,19 @@
-"""Recording audit events, in the caller's transaction so the record and the act commit together."""
+"""Recording audit events, in the caller's transaction so the record and the act commit
+together, and reading them back a page at a time."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.auth.principal import Principal
+from app.errors import Unprocessable
 
 
 def record(
@@ -29,3 +35,59 @@ def record(
     )
     session.add(event)
     return event
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def _encode_cursor(event: AuditEvent) -> str:
+    raw = json.dumps([event.at.isoformat(), event.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, event_id = json.loads(raw)
+        return dt.datetime.fromisoformat(at), int(event_id)
+    except (ValueError, TypeError):
+        raise Unprocessable.field("query.cursor", "not a cursor this API returned") from None
+
+
+async def list_events(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], str | None]:
+    """One tenant's events, newest first, and the cursor of the next page (None at the end)."""
+    query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    for column, value in (
+        (AuditEvent.actor, actor),
+        (AuditEvent.action, action),
+        (AuditEvent.object_type, object_type),
+        (AuditEvent.object_id, object_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEvent.at >= _utc(since))  # type: ignore[operator]
+    if until is not None:
+        query = query.where(AuditEvent.at < _utc(until))  # type: ignore[operator]
+    if cursor:
+        at, last_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < last_id))  # type: ignore[arg-type,operator]
+        )
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
+    rows = list((await session.execute(query)).scalars())
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -13,10 +13,15 @@ from app.settings import Settings
 TAGS = [
     {
         "name": "certificates",
-        "description": "Order, list, read, revoke certificates; preflight an order.",
+        "description": "Order, list, read, renew, revoke certificates; preflight an order.",
     },
     {"name": "downloads", "description": "PEM, chain, full chain, PKCS#12 and private keys."},
     {"name": "approvals", "description": "Requests waiting for an approver's decision."},
+    {
+        "name": "alerts",
+        "description": "Expiry alerts (per-organization thresholds, and expired) and renewal"
+        " failures; acknowledge them, renewals resolve them.",
+    },
     {
         "name": "domains",
         "description": "Domain pre-validation (DCV) at the Sectigo Certificate Manager.",

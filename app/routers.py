@@ -16,6 +16,7 @@ from app.domains.router import router as domains_router
 from app.http.health import router as health_router
 from app.http.rate_limit import rate_limited
 from app.jobs.router import router as jobs_router
+from app.lifecycle.router import alerts_router, renew_router
 from app.organizations.router import router as organizations_router
 from app.tenants.router import router as tenants_router
 from app.webhooks.router import router as webhooks_router
@@ -24,8 +25,10 @@ from app.webhooks.router import router as webhooks_router
 # (a call the rate limit refuses never reaches the audit).
 API_ROUTERS = (
     certificates_router,
+    renew_router,
     downloads_router,
     approvals_router,
+    alerts_router,
     domains_router,
     organizations_router,
     jobs_router,

@@ -55,6 +55,23 @@ class WebhookSettings(BaseModel):
     retry_window_seconds: float = Field(default=86400, gt=0)
 
 
+class LifecycleSettings(BaseModel):
+    """Renewal scheduling and expiry alerts (app/lifecycle)."""
+
+    # How often the renewal scheduler and the expiry check run.
+    check_interval_seconds: int = Field(default=300, ge=1, le=86400)
+    # Default renewal window when a certificate names none: the larger of these two.
+    renew_before_days: int = Field(default=30, ge=1, le=365)
+    renew_share: float = Field(default=1 / 3, gt=0, lt=1)
+    # How often ACME certificates ask the CA's renewalInfo (ARI) for its window.
+    ari_recheck_hours: float = Field(default=24, gt=0)
+    # Failed renewals are retried with backoff this many times, then wait for a person.
+    renewal_max_attempts: int = Field(default=8, ge=1)
+    renewal_retry_seconds: float = Field(default=300, gt=0)
+    renewal_retry_cap_seconds: float = Field(default=6 * 3600, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=5000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -75,6 +92,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     jobs: JobSettings = JobSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
     sandbox_mode: bool = False
     # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
     ca_host_allowlist: list[str] = [

@@ -14,6 +14,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app.jobs.jobs import reconcile_jobs, relay_forever, run_job
+from app.lifecycle.jobs import lifecycle_crons
 from app.logs import configure_logging
 from app.models import import_all_models
 from app.runtime import Runtime
@@ -50,7 +51,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                 second=set(range(0, 60, max(1, min(interval, 60)))),
                 run_at_startup=True,
                 unique=True,
-            )
+            ),
+            *lifecycle_crons(settings),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

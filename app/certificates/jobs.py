@@ -16,6 +16,7 @@ from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
 from app.issuers.scm.config import ScmBackendConfig
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
+from app.lifecycle.renewal import on_certificate_issued
 from app.organizations.models import Organization
 from app.organizations.service import acme_backend_config, scm_backend_config
 
@@ -132,6 +133,7 @@ async def mark_issued(ctx: JobContext, cert: Certificate, issued: IssuedCertific
                 "certbroker",
                 f"superseded by renewal {cert.id}",
             )
+    await on_certificate_issued(ctx.session, cert, ctx.runtime.settings.lifecycle)
 
 
 @job_handler(REVOKE_JOB)

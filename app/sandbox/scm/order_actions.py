@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from app.sandbox.scm.catalog import PROFILES
+from app.sandbox.scm.catalog import ORGANIZATIONS, PROFILES
 from app.sandbox.scm.csr import check_key, parse_csr, spki_sha256
 from app.sandbox.scm.enrollment import check_names, new_renew_id
 from app.sandbox.scm.errors import ScmError
@@ -143,6 +143,8 @@ def edit(store: ScmStore, order: Order, changes: dict) -> None:
     }
     if certificate_fields & changes.keys() and order.status not in EDITABLE_STATUSES:
         raise ScmError(-1601, f"Certificate fields cannot be changed in status {order.status}.")
+    if "orgId" in changes and changes["orgId"] not in ORGANIZATIONS:
+        raise ScmError(-1023, f"Organization with id {changes['orgId']} was not found.")
     if "certTypeId" in changes and changes["certTypeId"] not in PROFILES:
         raise ScmError(-111, f"There is no profile with id {changes['certTypeId']}.")
     profile = PROFILES[changes.get("certTypeId", order.cert_type_id)]

@@ -10,8 +10,8 @@ import dns.name
 import dns.tsigkeyring
 import dns.update
 
-from tests.certificates.conftest import Tenant, acme_settings, create_org, wait_for_status
 from tests.certificates.test_issuance_e2e import verify_chain
+from tests.fixtures.e2e import Tenant, acme_settings, create_org, wait_for_status
 
 
 async def add_cname(bind, host: str, target: str) -> None:

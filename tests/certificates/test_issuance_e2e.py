@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from app.catalog.products import KeyType
 from app.crypto.csr import build_csr
 from app.crypto.keys import generate_key
-from tests.certificates.conftest import (
+from tests.fixtures.e2e import (
     Tenant,
     acme_settings,
     create_org,

@@ -16,7 +16,7 @@ from app.db import utcnow
 from app.jobs.models import Job
 from app.outbox import nudge
 from app.runtime import Runtime
-from tests.certificates.conftest import (
+from tests.fixtures.e2e import (
     Tenant,
     create_org,
     scm_settings,
@@ -349,7 +349,7 @@ async def test_another_tenants_objects_are_404(
     live_api,
     worker,
 ) -> None:
-    from tests.certificates.conftest import Tenant as TenantType  # noqa: F401
+    from tests.fixtures.e2e import Tenant as TenantType  # noqa: F401
 
     answer = await order(
         tenant, organization_id=scm_org["id"], product="ev-ssl", common_name="wall.example.com"

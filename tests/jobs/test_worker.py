@@ -164,7 +164,7 @@ async def test_flush_after_relay_before_run(isolated: tuple[Settings, Runtime]) 
 
 
 async def test_double_delivery_runs_once(isolated: tuple[Settings, Runtime]) -> None:
-    settings, runtime = isolated
+    _, runtime = isolated
     (job_id,) = await stage(runtime, "test.record")
     async with runtime.sessions() as session:
         seq = (await session.get(Job, job_id)).enqueue_seq  # type: ignore[union-attr]

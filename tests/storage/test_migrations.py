@@ -16,7 +16,7 @@ from app.models import import_all_models
 from tests.fixtures.app import create_pg_database, drop_pg_database
 
 
-def _diff(connection) -> list:  # noqa: ANN001
+def _diff(connection) -> list:
     context = MigrationContext.configure(
         connection,
         opts={"compare_type": True, "compare_server_default": True},

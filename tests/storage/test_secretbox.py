@@ -29,7 +29,8 @@ def test_context_binding_and_tampering() -> None:
     with pytest.raises(DecryptionError):
         box.decrypt(token, context="row-b")
     version, key_id, nonce, sealed = token.split(":")
-    tampered = ":".join((version, key_id, nonce, sealed[:-2] + ("AA" if sealed[-2:] != "AA" else "BB")))
+    flipped = sealed[:-2] + ("AA" if sealed[-2:] != "AA" else "BB")
+    tampered = ":".join((version, key_id, nonce, flipped))
     with pytest.raises(DecryptionError):
         box.decrypt(tampered, context="row-a")
     with pytest.raises(DecryptionError):

@@ -13,12 +13,8 @@ import pytest
 import uvicorn
 
 from app.settings import Settings, WebhookSettings
-from tests.certificates import conftest as e2e
-from tests.certificates.conftest import Tenant
+from tests.fixtures.e2e import Tenant
 from tests.webhooks.receiver import Receiver
-
-# The end-to-end environment (real API over HTTP, a worker, a tenant with roles).
-live_api, worker, tenant = e2e.live_api, e2e.worker, e2e.tenant
 
 TEST_POLICY = WebhookSettings(
     allow_http=True,

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from app.settings import WebhookSettings
-from tests.certificates.conftest import Tenant, create_org, scm_settings, wait_for_status
+from tests.fixtures.e2e import Tenant, create_org, scm_settings, wait_for_status
 from tests.fixtures.scm_sandbox import ScmSandbox
 from tests.webhooks.conftest import create_webhook, deliveries, wait_for_delivery
 from tests.webhooks.receiver import Receiver

@@ -11,7 +11,7 @@ import pytest
 from app.runtime import Runtime
 from app.settings import WebhookSettings
 from tests.auth.factories import TENANT_SCOPES, fetch_token, new_client, new_tenant
-from tests.certificates.conftest import LiveApi, Tenant
+from tests.fixtures.e2e import LiveApi, Tenant
 from tests.webhooks.conftest import create_webhook, wait_for_delivery
 from tests.webhooks.receiver import Receiver
 

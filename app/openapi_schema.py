@@ -27,6 +27,11 @@ TAGS = [
         "description": "Domain pre-validation (DCV) at the Sectigo Certificate Manager.",
     },
     {
+        "name": "inventory",
+        "description": "Every certificate across CAs: SCM sync (including orders placed outside"
+        " the broker), uploads of any CA's certificates for monitoring, and a summary.",
+    },
+    {
         "name": "organizations",
         "description": "CA accounts, DNS, catalog and approval policy of a tenant's organizations.",
     },

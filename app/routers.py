@@ -15,8 +15,10 @@ from app.clients.router import router as clients_router
 from app.domains.router import router as domains_router
 from app.http.health import router as health_router
 from app.http.rate_limit import rate_limited
+from app.inventory.router import router as inventory_router
 from app.jobs.router import router as jobs_router
 from app.lifecycle.router import alerts_router, renew_router
+from app.metrics.router import router as metrics_router
 from app.organizations.router import router as organizations_router
 from app.tenants.router import router as tenants_router
 from app.webhooks.router import router as webhooks_router
@@ -30,6 +32,7 @@ API_ROUTERS = (
     approvals_router,
     alerts_router,
     domains_router,
+    inventory_router,
     organizations_router,
     jobs_router,
     tenants_router,
@@ -48,3 +51,4 @@ def include_routers(app: FastAPI) -> None:
         )
     app.include_router(acme_challenge_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)

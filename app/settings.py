@@ -72,6 +72,13 @@ class LifecycleSettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
+class InventorySettings(BaseModel):
+    # How often the cron queues an SCM inventory sync for every tenant; 0 turns the cron off.
+    sync_interval_minutes: int = Field(default=60, ge=0, le=1440)
+    # /metrics carries one expiry series per issued certificate, soonest first, up to this many.
+    expiry_gauge_limit: int = Field(default=10000, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -92,6 +99,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     jobs: JobSettings = JobSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     sandbox_mode: bool = False
     # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
@@ -102,7 +110,10 @@ class Settings(BaseSettings):
         "sectigo.com",
     ]
     rate_limit_per_minute: int = Field(default=1200, ge=0)  # per API client; 0 = off
-    metrics_public: bool = False
+    metrics_public: bool = False  # False: /metrics needs a platform:admin token
+    # The worker serves its own counters here (unauthenticated) when a port is set.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
 
     @field_validator("data_keys")
     @classmethod

@@ -10,6 +10,7 @@ def register_job_handlers() -> None:
     import app.approvals.jobs
     import app.certificates.jobs
     import app.domains.jobs
+    import app.inventory.jobs
     import app.lifecycle.jobs
     import app.webhooks.jobs  # noqa: F401
 
@@ -21,6 +22,7 @@ def register_backends(runtime: Runtime) -> None:
     from app.issuers.acme.issuer import AcmeIssuer
     from app.issuers.scm.issuer import ScmIssuer
     from app.issuers.scm.pool import ScmClientPool
+    from app.metrics.issuers import observed
 
     runtime.dns_providers = default_dns_registry()
     runtime.scm_pool = ScmClientPool()
@@ -30,6 +32,7 @@ def register_backends(runtime: Runtime) -> None:
         http01=DbHttp01Responder(runtime),
         dns_providers=runtime.dns_providers,
     )
-    runtime.issuers.register(scm)
-    runtime.issuers.register(acme)
+    # Wrapped so every CA operation lands in the CA-call histogram on /metrics.
+    runtime.issuers.register(observed(scm))
+    runtime.issuers.register(observed(acme))
     runtime.closers += [acme.aclose, scm.aclose]

@@ -13,9 +13,11 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
+from app.inventory.jobs import inventory_crons
 from app.jobs.jobs import reconcile_jobs, relay_forever, run_job
 from app.lifecycle.jobs import lifecycle_crons
 from app.logs import configure_logging
+from app.metrics.registry import start_worker_metrics_server
 from app.models import import_all_models
 from app.runtime import Runtime
 from app.settings import Settings
@@ -29,6 +31,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         runtime = Runtime.build(settings)
         register_backends(runtime)
         ctx["runtime"] = runtime
+        if settings.worker_metrics_port:
+            start_worker_metrics_server(settings.worker_metrics_port, settings.worker_metrics_host)
         ctx["relay"] = asyncio.create_task(relay_forever(runtime, ctx["redis"]))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
@@ -53,6 +57,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                 unique=True,
             ),
             *lifecycle_crons(settings),
+            *inventory_crons(settings),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

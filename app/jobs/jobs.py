@@ -21,6 +21,7 @@ from app.jobs.service import (
     record_failure,
     record_success,
 )
+from app.metrics.registry import record_job
 from app.outbox import NUDGE_SUFFIX, STAGED_FLAG, nudge, relay_batch
 from app.runtime import Runtime
 
@@ -36,7 +37,9 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
         job = await claim(session, job_id, enqueue_seq, LEASE_SECONDS)
     if job is None:
         return "skipped"
-    handler = HANDLERS.get(job.kind)
+    # Plain values from here on: the ORM object is tied to sessions that come and go.
+    kind = job.kind
+    handler = HANDLERS.get(kind)
     started = time.perf_counter()
     staged = False
     outcome = "succeeded"
@@ -45,7 +48,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
             job = await session.get(Job, job_id)
             assert job is not None
             if handler is None:
-                raise PermanentJobError(f"no handler for job kind {job.kind!r}")
+                raise PermanentJobError(f"no handler for job kind {kind!r}")
             result = await handler(JobContext(runtime=runtime, session=session, job=job))
             record_success(session, job, result)
             staged = bool(session.info.get(STAGED_FLAG))
@@ -54,7 +57,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
     except Exception as exc:
         permanent = isinstance(exc, PermanentJobError)
         if not permanent:
-            log.exception("job %s (%s) failed", job_id, job.kind)
+            log.exception("job %s (%s) failed", job_id, kind)
         message = str(exc) if permanent else f"{type(exc).__name__}: {exc}"
         async with session_scope(runtime.sessions) as session:
             fresh = await session.get(Job, job_id)
@@ -64,13 +67,14 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
         outcome = "failed" if failed else "retrying"
     if staged:
         await nudge(runtime.redis, runtime.settings.jobs.queue_name)
+    record_job(kind, outcome, time.perf_counter() - started)
     log.info(
         "job %s %s",
-        job.kind,
+        kind,
         outcome,
         extra={
             "job_id": job_id,
-            "kind": job.kind,
+            "kind": kind,
             "outcome": outcome,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },

@@ -1,0 +1,1 @@
+"""The inventory across CAs: SCM certificates ordered elsewhere, uploaded PEMs, and a summary."""

@@ -1,0 +1,44 @@
+"""Inventory tables: the SCM sync watermark per organization; external certificates unique."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Column, Index, text
+from sqlmodel import Field, SQLModel
+
+from app.certificates.models import Certificate
+from app.db import UTCDateTime, utcnow
+
+# Imported and uploaded certificates are unique per organization by `backend_ref` (the SCM
+# sslId, or an upload's SHA-256 fingerprint), so a re-run or a re-upload cannot duplicate one.
+# Broker-ordered rows are left out: their backend_ref is set by the issuance job.
+_EXTERNAL = text("source != 'broker'")
+Index(
+    "uq_certificate_external_ref",
+    Certificate.__table__.c.organization_id,  # type: ignore[attr-defined]
+    Certificate.__table__.c.backend_ref,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=_EXTERNAL,
+    postgresql_where=_EXTERNAL,
+)
+
+
+class InventorySyncState(SQLModel, table=True):
+    """How far the SCM sync of one organization got.
+
+    Every sslId up to `max_ssl_id` has been looked at once, except those in `pending_ssl_ids`
+    (seen while not yet final, e.g. Requested or Applied), which each run looks at again.
+    """
+
+    __tablename__ = "inventory_sync_state"
+
+    organization_id: str = Field(foreign_key="organization.id", primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=32)
+    max_ssl_id: int = 0
+    pending_ssl_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    last_synced_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen: int = 0  # SCM certificates listed by the last run
+    last_imported: int = 0
+    total_imported: int = 0
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

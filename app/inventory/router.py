@@ -1,0 +1,94 @@
+"""The inventory API: SCM sync, certificate upload, and the summary."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+
+from app.auth.dependencies import TenantAdmin, require_scopes
+from app.auth.principal import Scope
+from app.certificates.schemas import CertificatePublic
+from app.deps import DbSession
+from app.errors import Unprocessable
+from app.inventory.jobs import queue_sync
+from app.inventory.schemas import CertificateUpload, InventorySummary, SyncRequest
+from app.inventory.summary import inventory_summary
+from app.inventory.upload import upload_certificate
+from app.jobs.schemas import JobPublic
+from app.organizations.service import get_organization, list_organizations
+
+router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
+
+Reader = require_scopes(Scope.CERTIFICATES_READ)
+Writer = require_scopes(Scope.CERTIFICATES_WRITE)
+
+
+@router.post(
+    "/sync",
+    operation_id="inventory_sync",
+    status_code=202,
+    response_model=JobPublic,
+    responses={
+        404: {"description": "No such organization in your tenant"},
+        422: {"description": "The organization (or every one) has no SCM settings"},
+    },
+)
+async def sync(
+    session: DbSession,
+    caller: TenantAdmin,
+    response: Response,
+    body: Annotated[SyncRequest | None, Body()] = None,
+) -> JobPublic:
+    """Import every certificate of the SCM accounts of your organizations, including those
+    ordered outside the broker (`source=scm_import`). Incremental and idempotent: a re-run only
+    looks at what is new or was not final. Answers 202 with the job; a sync already queued or
+    running is returned instead of a second one."""
+    organization_id = body.organization_id if body else None
+    if organization_id:
+        org = await get_organization(session, organization_id, caller.tenant_id)
+        if not org.scm:
+            raise Unprocessable.field(
+                "body.organization_id", "the organization has no SCM settings"
+            )
+    elif not any(org.scm for org in await list_organizations(session, caller.tenant_id, 500)):
+        raise Unprocessable("no organization of the tenant has SCM settings")
+    job = await queue_sync(session, caller.tenant_id, organization_id)
+    await session.flush()
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobPublic.model_validate(job)
+
+
+@router.post(
+    "/certificates",
+    operation_id="inventory_upload",
+    status_code=201,
+    response_model=CertificatePublic,
+    responses={
+        404: {"description": "No such organization in your tenant"},
+        409: {"description": "The certificate is already in the inventory"},
+        422: {"description": "The PEM is not a usable certificate; `errors` says why"},
+    },
+)
+async def upload(
+    body: CertificateUpload, session: DbSession, caller: Writer, response: Response
+) -> CertificatePublic:
+    """Add any CA's certificate (leaf first, optionally followed by its chain) to the inventory
+    for monitoring: `source=upload`, `backend=external`, status `issued` or `expired` by its
+    dates, and expiry alerts like any other certificate."""
+    cert = await upload_certificate(session, caller, body)
+    response.headers["Location"] = f"/v1/certificates/{cert.id}"
+    return CertificatePublic.model_validate(cert)
+
+
+@router.get("/summary", operation_id="inventory_summary", response_model=InventorySummary)
+async def summary(
+    session: DbSession,
+    caller: Reader,
+    organization_id: Annotated[str | None, Query(description="only this organization")] = None,
+) -> InventorySummary:
+    """Counts of your tenant's certificates by status, product, backend, issuer, source and
+    time to expiry (expired, under 7, 14, 30 or 90 days, later)."""
+    if organization_id:
+        await get_organization(session, organization_id, caller.tenant_id)
+    return await inventory_summary(session, caller.tenant_id, organization_id)

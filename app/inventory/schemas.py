@@ -1,0 +1,76 @@
+"""The inventory API contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXPIRY_BUCKETS = ("expired", "lt_7d", "lt_14d", "lt_30d", "lt_90d", "later")
+
+
+class CertificateUpload(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "organization_id": "3f0c1b2a4d5e6f708192a3b4c5d6e7f8",
+                    "pem": "-----BEGIN CERTIFICATE-----\nMIID…\n-----END CERTIFICATE-----\n",
+                    "labels": {"team": "payments", "ca": "other-ca"},
+                }
+            ]
+        }
+    )
+
+    organization_id: str
+    pem: str = Field(
+        min_length=1,
+        max_length=65536,
+        description="the leaf certificate in PEM, optionally followed by its chain; no keys",
+    )
+    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    comments: str | None = Field(default=None, max_length=1024)
+
+
+class SyncRequest(BaseModel):
+    organization_id: str | None = Field(
+        default=None, description="only this organization; default: every one with SCM settings"
+    )
+
+
+class InventorySummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 12,
+                    "by_status": {"issued": 9, "expired": 2, "revoked": 1},
+                    "by_product": {"instantssl": 6, "positivessl": 3, "external": 3},
+                    "by_backend": {"scm": 8, "acme": 2, "external": 2},
+                    "by_issuer": {"CN=Sectigo RSA Organization Validation CA,O=Sectigo": 8},
+                    "by_source": {"broker": 7, "scm_import": 3, "upload": 2},
+                    "by_expiry": {
+                        "expired": 2,
+                        "lt_7d": 1,
+                        "lt_14d": 0,
+                        "lt_30d": 2,
+                        "lt_90d": 3,
+                        "later": 3,
+                    },
+                    "as_of": "2026-11-26T18:00:00Z",
+                }
+            ]
+        }
+    )
+
+    total: int
+    by_status: dict[str, int]
+    by_product: dict[str, int]
+    by_backend: dict[str, int] = Field(description="which CA backend: scm, acme or external")
+    by_issuer: dict[str, int] = Field(description="issuer DN of issued certificates")
+    by_source: dict[str, int] = Field(description="broker, scm_import or upload")
+    by_expiry: dict[str, int] = Field(
+        description="issued and expired certificates by time left: expired, under 7, 14, 30, "
+        "90 days, or later (each bucket excludes the shorter ones)"
+    )
+    as_of: dt.datetime

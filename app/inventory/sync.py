@@ -1,0 +1,271 @@
+"""The SCM inventory sync: every certificate of an organization's SCM account, paged and
+incremental, with those the broker did not order imported as `source=scm_import`.
+
+Incremental: `InventorySyncState.max_ssl_id` says which sslIds were already looked at, and
+`pending_ssl_ids` which of them were not final yet (Requested, Applied, ...) and are looked at
+again. sslIds the inventory already holds (broker orders by backend_ref or their in-flight
+state, earlier imports) cost no CA call at all. Never commits; `checkpoint` lets the caller
+commit every few imports, which is safe because imported rows are skipped on a re-run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.products import PRODUCTS, Product
+from app.certificates.models import Certificate, CertificateSource, CertificateStatus
+from app.db import utcnow
+from app.inventory.leaf import LeafFacts, read_leaf, to_pem
+from app.inventory.models import InventorySyncState
+from app.inventory.service import EXTERNAL_PRODUCT, add_external
+from app.issuers.scm.client import ScmClient
+from app.issuers.scm.config import ScmBackendConfig
+from app.issuers.scm.errors import ScmError
+from app.issuers.scm.session import PAGE_SIZE
+from app.issuers.scm.ssl import CollectedCertificate
+from app.issuers.scm.ssl_models import CertificateDetails
+from app.metrics.registry import record_import, timed_ca_call
+from app.organizations.models import Organization
+
+ACTOR = "inventory"
+# SCM statuses that are a certificate worth monitoring, and what the broker calls them.
+IMPORTED = {
+    "Issued": CertificateStatus.ISSUED,
+    "Revoked": CertificateStatus.REVOKED,
+    "Expired": CertificateStatus.EXPIRED,
+}
+# Final without a certificate: looked at once, never imported. Anything else is re-checked.
+DROPPED = {"Declined", "Rejected", "Invalid", "Replaced", "Not Enrolled"}
+CHECKPOINT_EVERY = 50
+_BROKER_MARKER = re.compile(r"\[certbroker:([0-9a-f]{32})\]")
+_LEVEL = re.compile(r"\b(DV|OV|EV)\b")
+
+Checkpoint = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class SyncReport:
+    organization_id: str
+    seen: int = 0  # listed by SCM
+    looked_at: int = 0  # details fetched
+    imported: int = 0
+    pending: int = 0  # not final yet; looked at again next run
+    complete: bool = True  # False when the listing changed while paging
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "organization_id": self.organization_id,
+            "seen": self.seen,
+            "looked_at": self.looked_at,
+            "imported": self.imported,
+            "pending": self.pending,
+            "complete": self.complete,
+        }
+
+
+def product_for_profile(profile_name: str | None) -> Product | None:
+    """The catalog product whose SCM profile name this is (case-insensitively), if any."""
+    wanted = (profile_name or "").casefold()
+    return next((p for p in PRODUCTS.values() if p.name.casefold() == wanted), None)
+
+
+def _date(value: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(value, dt.time(), dt.UTC) if value else None
+
+
+def _key_type_from_details(details: CertificateDetails) -> str:
+    # "RSA - 2048" in details once issued; only the algorithm before that.
+    raw = str(details.raw.get("keyType") or details.raw.get("keyAlgorithm") or "unknown")
+    return raw.replace(" ", "")[:16] or "unknown"
+
+
+async def _known_ssl_ids(session: AsyncSession, organization_id: str) -> set[int]:
+    """sslIds the inventory already holds for the organization: by backend_ref, and broker
+    orders still in flight by the sslId in their backend state."""
+    scm_rows = (
+        Certificate.organization_id == organization_id,
+        Certificate.backend == "scm",
+    )
+    refs = await session.execute(
+        select(Certificate.backend_ref).where(*scm_rows, Certificate.backend_ref.is_not(None))  # type: ignore[union-attr]
+    )
+    known = {int(ref) for ref in refs.scalars() if ref and ref.isdigit()}
+    states = await session.execute(
+        select(Certificate.backend_state).where(*scm_rows, Certificate.backend_ref.is_(None))  # type: ignore[union-attr]
+    )
+    for state in states.scalars():
+        if isinstance(state, dict) and str(state.get("ssl_id", "")).isdigit():
+            known.add(int(state["ssl_id"]))
+    return known
+
+
+async def _ordered_by_broker(
+    session: AsyncSession, organization_id: str, details: CertificateDetails
+) -> bool:
+    """True when the order carries the marker of a broker request of this organization (the
+    broker placed it and will record it itself)."""
+    ids = _BROKER_MARKER.findall(details.comments or "")
+    if not ids:
+        return False
+    found = await session.execute(
+        select(Certificate.id).where(
+            Certificate.id.in_(ids),  # type: ignore[attr-defined]
+            Certificate.organization_id == organization_id,
+        )
+    )
+    return found.first() is not None
+
+
+async def _collect(
+    client: ScmClient, config: ScmBackendConfig, ssl_id: int
+) -> CollectedCertificate | None:
+    try:
+        with timed_ca_call("scm", "collect"):
+            return await client.collect_certificate(ssl_id, config.chain_format)
+    except ScmError:
+        return None  # revoked or expired downloads are often refused; details suffice
+
+
+def imported_certificate(
+    org: Organization,
+    details: CertificateDetails,
+    status: CertificateStatus,
+    collected: CollectedCertificate | None,
+    now: dt.datetime,
+) -> Certificate:
+    """The inventory row for an SCM certificate the broker did not order."""
+    facts: LeafFacts | None = read_leaf(collected.leaf) if collected else None
+    product = product_for_profile(details.profile_name)
+    level_match = _LEVEL.search(str(details.raw.get("validationType") or ""))
+    level = (
+        product.validation_level.value
+        if product
+        else (level_match.group(1) if level_match else (facts.validation_level if facts else ""))
+    )
+    names = (
+        facts.names
+        if facts
+        else list(dict.fromkeys(n.lower() for n in [details.common_name or "", *details.sans] if n))
+    )
+    not_before = facts.not_before if facts else _date(details.issued)
+    not_after = facts.not_after if facts else _date(details.expires)
+    if status == CertificateStatus.ISSUED and not_after is not None and not_after <= now:
+        status = CertificateStatus.EXPIRED  # SCM may still say Issued after the end date
+    requester = details.raw.get("requester") or details.external_requester or "unknown"
+    return Certificate(
+        tenant_id=org.tenant_id,
+        organization_id=org.id,
+        product=product.code if product else EXTERNAL_PRODUCT,
+        validation_level=level or "",
+        backend="scm",
+        common_name=(facts.common_name if facts else (details.common_name or "")).lower()[:253],
+        names=names,
+        term_days=details.term
+        or (max(1, (not_after - not_before).days) if not_after and not_before else 0),
+        comments=details.comments[:1024] if details.comments else None,
+        auto_renew=False,  # ordered elsewhere: the broker holds no key or order to renew with
+        status=status,
+        key_type=facts.key_type if facts else _key_type_from_details(details),
+        key_source="csr",  # the key stays with whoever ordered it
+        csr_pem="",
+        public_key_sha256=facts.public_key_sha256 if facts else "",
+        requested_by=f"scm:{requester}"[:200],
+        backend_state={"ssl_id": details.ssl_id, "scm_status": details.status},
+        backend_ref=str(details.ssl_id),
+        detail={
+            "ordered_outside_broker": True,
+            "scm": {
+                "ssl_id": details.ssl_id,
+                "status": details.status,
+                "profile": details.profile_name,
+                "requester": requester,
+            },
+        },
+        serial=(facts.serial_hex if facts else details.serial_hex),
+        not_before=not_before,
+        not_after=not_after,
+        leaf_pem=to_pem([collected.leaf]) if collected else None,
+        chain_pem=(to_pem(collected.chain) or None) if collected else None,
+        issuer_dn=facts.issuer_dn[:500] if facts else None,
+        issued_at=not_before,
+        revoked_at=_date(details.revoked),
+        source=CertificateSource.SCM_IMPORT,
+    )
+
+
+async def sync_organization(
+    session: AsyncSession,
+    org: Organization,
+    config: ScmBackendConfig,
+    client: ScmClient,
+    checkpoint: Checkpoint | None = None,
+) -> SyncReport:
+    """Look at every SCM certificate of `config.org_id` once, import those to monitor."""
+    report = SyncReport(organization_id=org.id)
+    state = await session.get(InventorySyncState, org.id)
+    if state is None:
+        state = InventorySyncState(organization_id=org.id, tenant_id=org.tenant_id)
+    known = await _known_ssl_ids(session, org.id)
+    recheck = set(state.pending_ssl_ids)
+    pending: set[int] = set()
+    highest = state.max_ssl_id
+    now = utcnow()
+    position, first_total, total = 0, None, None
+    while True:
+        with timed_ca_call("scm", "list"):
+            page, total = await client.list_certificates_page(
+                size=PAGE_SIZE, position=position, org_id=config.org_id
+            )
+        first_total = total if first_total is None else first_total
+        for summary in page:
+            report.seen += 1
+            ssl_id = summary.ssl_id
+            highest = max(highest, ssl_id)
+            if ssl_id in known or (ssl_id <= state.max_ssl_id and ssl_id not in recheck):
+                continue
+            report.looked_at += 1
+            with timed_ca_call("scm", "details"):
+                details = await client.details(ssl_id)
+            status = IMPORTED.get(details.status)
+            if status is None or await _ordered_by_broker(session, org.id, details):
+                if details.status not in DROPPED:
+                    pending.add(ssl_id)
+                continue
+            collected = await _collect(client, config, ssl_id)
+            add_external(
+                session,
+                imported_certificate(org, details, status, collected, now),
+                org,
+                ACTOR,
+                f"imported from SCM: order {ssl_id} ({details.status}), not ordered through "
+                "the broker",
+            )
+            known.add(ssl_id)
+            report.imported += 1
+            if checkpoint and report.imported % CHECKPOINT_EVERY == 0:
+                await checkpoint()
+        position += len(page)
+        if not page or len(page) < PAGE_SIZE or (total is not None and position >= total):
+            break
+    # A listing that changed while paging may have shifted an order past us: keep the old
+    # watermark so everything above it is looked at again next time.
+    report.complete = first_total == total and (total is None or report.seen >= total)
+    if report.complete:
+        state.max_ssl_id = highest
+    else:
+        pending |= recheck
+    state.pending_ssl_ids = sorted(pending)
+    state.last_synced_at = state.updated_at = utcnow()
+    state.last_seen = report.seen
+    state.last_imported = report.imported
+    state.total_imported += report.imported
+    session.add(state)
+    report.pending = len(pending)
+    record_import(CertificateSource.SCM_IMPORT.value, report.imported)
+    return report

@@ -1,0 +1,1 @@
+"""Prometheus metrics: the broker's own registry, the counters others record into, /metrics."""

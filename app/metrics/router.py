@@ -1,0 +1,41 @@
+"""GET /metrics in the Prometheus text format.
+
+Left out of the OpenAPI document: it is for the scraper, not for API clients. Unless the
+deployment sets `metrics_public`, it needs a bearer token with `platform:admin`, because the
+expiry series name certificates of every tenant.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from app.auth.principal import Scope
+from app.auth.validation import principal_from_token
+from app.deps import DbSession, RuntimeDep
+from app.errors import Forbidden, Unauthorized
+from app.metrics.collectors import ExpiryCollector, read_expiry_snapshot
+from app.metrics.registry import REGISTRY
+
+router = APIRouter(tags=["metrics"])
+
+
+async def check_access(request: Request, runtime: RuntimeDep) -> None:
+    if request.app.state.settings.metrics_public:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a bearer access token with platform:admin is required")
+    principal = await principal_from_token(token.strip(), runtime)
+    if not principal.has(Scope.PLATFORM_ADMIN):
+        raise Forbidden("/metrics needs the scope platform:admin")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, runtime: RuntimeDep, session: DbSession) -> Response:
+    await check_access(request, runtime)
+    snapshot = await read_expiry_snapshot(session, runtime.settings.inventory.expiry_gauge_limit)
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(ExpiryCollector(snapshot))
+    body = generate_latest(REGISTRY) + generate_latest(scrape)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

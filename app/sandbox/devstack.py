@@ -303,6 +303,8 @@ def run(config: DevStackConfig) -> int:
     def interrupted(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a shell starting us in the background leaves it ignored otherwise.
+    signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     stack = DevStack(config)
     try:

@@ -8,6 +8,7 @@ import logging
 from app.db import utcnow
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult
+from app.metrics.registry import record_webhook_delivery
 from app.webhooks.delivery import Attempt, next_wait, send
 from app.webhooks.events import DELIVER_JOB
 from app.webhooks.models import (
@@ -24,6 +25,7 @@ log = logging.getLogger("certbroker.webhooks")
 
 def finish(delivery: WebhookDelivery, status: DeliveryStatus, error: str | None = None) -> None:
     delivery.status = status
+    record_webhook_delivery(status.value)
     delivery.completed_at = utcnow()
     delivery.next_attempt_at = None
     if error is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,16 +22,26 @@ def _load_all_tables() -> None:
     import_all_models()
 
 
+def _warn_if_sandbox(settings: Settings, process: str) -> None:
+    if settings.sandbox_mode:
+        logging.getLogger("certbroker").warning(
+            "SANDBOX MODE: this %s serves organizations wired to local simulators "
+            "(SCM simulator, pebble); their certificates are not publicly trusted",
+            process,
+        )
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.main import create_app
 
     _load_all_tables()
-
     settings = Settings()
+    app = create_app(settings)  # configures logging
+    _warn_if_sandbox(settings, "API")
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         proxy_headers=True,
@@ -41,10 +52,14 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _worker(_args: argparse.Namespace) -> None:
+    from app.logs import configure_logging
     from app.worker import run_worker
 
     _load_all_tables()
-    run_worker(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level)
+    _warn_if_sandbox(settings, "worker")
+    run_worker(settings)
 
 
 def _migrate(args: argparse.Namespace) -> None:

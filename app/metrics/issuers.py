@@ -5,11 +5,14 @@ Wrapped where the backends are registered (app/wiring.py), so no backend knows a
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Any
 
 from app.issuers.base import Issuer, IssueRequest, StepResult
 from app.metrics.registry import record_ca_call, timed_ca_call
+
+UNTIMED = {"aclose"}
 
 
 class ObservedIssuer:
@@ -40,8 +43,17 @@ class ObservedIssuer:
             await self.inner.revoke(backend_config, certificate_pem, backend_ref, reason)
 
     def __getattr__(self, name: str) -> Any:
-        # Backend-specific attributes (a pool, aclose) stay reachable through the wrapper.
-        return getattr(self.inner, name)
+        # Backend-specific attributes stay reachable through the wrapper; their CA calls (e.g.
+        # ACME renewal_info) are timed under their own name.
+        value = getattr(self.inner, name)
+        if name.startswith("_") or name in UNTIMED or not inspect.iscoroutinefunction(value):
+            return value
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            with timed_ca_call(self.name, name):
+                return await value(*args, **kwargs)
+
+        return timed
 
 
 def observed(issuer: Issuer) -> Issuer:

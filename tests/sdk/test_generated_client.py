@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography import x509
 
-from tests.certificates.conftest import LiveApi, Tenant, create_org, scm_settings
+from tests.fixtures.e2e import LiveApi, Tenant, create_org, scm_settings
 from tests.fixtures.scm_sandbox import ScmSandbox
 
 PACKAGE = "certbroker_client"

@@ -81,6 +81,21 @@ def _parent_death_signal() -> Callable[[], Any] | None:
     return lambda: prctl(1, signal.SIGTERM)
 
 
+def _require_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise RuntimeError(
+            f"Redis at {url} does not answer ({error}): the worker's queue needs it; start "
+            "redis-server or set CERTBROKER_REDIS_URL"
+        ) from None
+    finally:
+        client.close()
+
+
 class DevStack:
     """Start with `start()` (or `with DevStack(config) as stack:`); `stop()` ends everything."""
 
@@ -109,6 +124,7 @@ class DevStack:
         config = self.config
         require_free(config.api_port, "Certbroker API", config.host)
         require_free(config.scm_port, "SCM simulator", config.host)
+        _require_redis(self._settings().redis_url)
         config.sandbox_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._spawn(

@@ -97,7 +97,7 @@ async def queue_inventory_syncs(ctx: dict[str, Any]) -> int:
     """Cron: one sync job per active tenant that has an organization with SCM settings."""
     runtime: Runtime = ctx["runtime"]
     queued = 0
-    async for session in session_scope(runtime.sessions):
+    async with session_scope(runtime.sessions) as session:
         rows = await session.execute(
             select(Organization.tenant_id, Organization.scm)
             .join(Tenant, Tenant.id == Organization.tenant_id)

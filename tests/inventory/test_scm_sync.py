@@ -12,7 +12,9 @@ from app.catalog.products import KeyType
 from app.certificates.models import Certificate
 from app.crypto.csr import build_csr
 from app.crypto.keys import generate_key
+from app.inventory.jobs import SYNC_JOB, queue_inventory_syncs
 from app.inventory.models import InventorySyncState
+from app.jobs.models import Job
 from app.runtime import Runtime
 from tests.fixtures.e2e import Tenant, create_org, scm_settings, wait_for_status
 from tests.fixtures.scm_sandbox import ScmSandbox
@@ -22,18 +24,20 @@ from tests.inventory.conftest import wait_for_job
 SCM_ORG = 8765
 
 
-async def enroll_outside_the_broker(scm: ScmSandbox, name: str) -> int:
+async def enroll_outside_the_broker(
+    scm: ScmSandbox, name: str, profile: str = "InstantSSL", *, wait: bool = True
+) -> int:
     """Order straight at SCM, as someone with SCM credentials but no broker would."""
     csr = build_csr(generate_key(KeyType.RSA_2048), [name])
     async with scm.client(timeout=10) as http:
         profiles = (await http.get("/ssl/v1/types", params={"organizationId": SCM_ORG})).json()
-        instantssl = next(p["id"] for p in profiles if p["name"] == "InstantSSL")
+        cert_type = next(p["id"] for p in profiles if p["name"] == profile)
         answer = await http.post(
             "/ssl/v1/enroll",
             json={
                 "orgId": SCM_ORG,
                 "csr": csr,
-                "certType": instantssl,
+                "certType": cert_type,
                 "term": 365,
                 "comments": "ordered by hand",
                 "customFields": [{"name": "costCenter", "value": "42"}],
@@ -41,6 +45,8 @@ async def enroll_outside_the_broker(scm: ScmSandbox, name: str) -> int:
         )
         assert answer.status_code == 200, answer.text
         ssl_id = answer.json()["sslId"]
+        if not wait:
+            return ssl_id
         for _ in range(100):
             if (await http.get(f"/ssl/v1/{ssl_id}")).json()["status"] == "Issued":
                 return ssl_id
@@ -146,3 +152,64 @@ async def test_sync_needs_a_tenant_admin_and_an_scm_organization(
         "/v1/inventory/sync", json={"organization_id": "0" * 32}, headers=tenant.as_("admin")
     )
     assert unknown.status_code == 404
+
+
+async def imported_ids(runtime: Runtime, org_id: str) -> set[str]:
+    async with runtime.sessions() as session:
+        refs = await session.execute(
+            select(Certificate.backend_ref).where(
+                Certificate.organization_id == org_id, Certificate.source == "scm_import"
+            )
+        )
+        return set(refs.scalars())
+
+
+async def test_orders_not_final_yet_are_looked_at_again(
+    tenant: Tenant, scm_sandbox: ScmSandbox, runtime: Runtime
+) -> None:
+    org = await create_org(tenant, scm=scm_settings(scm_sandbox, org_id=SCM_ORG))
+    # EV waits for an approver in SCM: the first sync sees it Requested and cannot import it.
+    ssl_id = await enroll_outside_the_broker(
+        scm_sandbox, f"ev-{uuid.uuid4().hex[:8]}.example.com", "EV SSL", wait=False
+    )
+    await run_sync(tenant)
+    assert str(ssl_id) not in await imported_ids(runtime, org["id"])
+    async with runtime.sessions() as session:
+        state = await session.get(InventorySyncState, org["id"])
+        assert state is not None and ssl_id in state.pending_ssl_ids
+
+    await scm_sandbox.approve(ssl_id)
+    async with scm_sandbox.client(timeout=10) as http:
+        for _ in range(100):
+            if (await http.get(f"/ssl/v1/{ssl_id}")).json()["status"] == "Issued":
+                break
+            await asyncio.sleep(0.1)
+    await run_sync(tenant)
+    assert str(ssl_id) in await imported_ids(runtime, org["id"])
+    async with runtime.sessions() as session:
+        state = await session.get(InventorySyncState, org["id"])
+        assert state is not None and ssl_id not in state.pending_ssl_ids
+        cert = (
+            await session.execute(
+                select(Certificate).where(
+                    Certificate.organization_id == org["id"],
+                    Certificate.backend_ref == str(ssl_id),
+                )
+            )
+        ).scalar_one()
+        assert cert.product == "ev-ssl" and cert.validation_level == "EV"
+
+
+async def test_cron_queues_one_sync_per_tenant_with_scm(
+    tenant: Tenant, scm_sandbox: ScmSandbox, runtime: Runtime
+) -> None:
+    await create_org(tenant, scm=scm_settings(scm_sandbox, org_id=9100))
+    assert await queue_inventory_syncs({"runtime": runtime}) >= 1
+    async with runtime.sessions() as session:
+        jobs = (
+            await session.execute(
+                select(Job).where(Job.tenant_id == tenant.id, Job.kind == SYNC_JOB)
+            )
+        ).scalars()
+        (job,) = list(jobs)
+    assert (await wait_for_job(tenant, job.id))["state"] == "succeeded"

@@ -106,17 +106,18 @@ async def _known_ssl_ids(session: AsyncSession, organization_id: str) -> set[int
 
 
 async def _ordered_by_broker(
-    session: AsyncSession, organization_id: str, details: CertificateDetails
+    session: AsyncSession, tenant_id: str, details: CertificateDetails
 ) -> bool:
-    """True when the order carries the marker of a broker request of this organization (the
-    broker placed it and will record it itself)."""
+    """True when the order carries the marker of one of the tenant's broker requests: the
+    broker placed it and records it itself (possibly under another organization of the tenant
+    that shares the SCM account)."""
     ids = _BROKER_MARKER.findall(details.comments or "")
     if not ids:
         return False
     found = await session.execute(
         select(Certificate.id).where(
             Certificate.id.in_(ids),  # type: ignore[attr-defined]
-            Certificate.organization_id == organization_id,
+            Certificate.tenant_id == tenant_id,
         )
     )
     return found.first() is not None
@@ -232,8 +233,10 @@ async def sync_organization(
             report.looked_at += 1
             with timed_ca_call("scm", "details"):
                 details = await client.details(ssl_id)
+            if await _ordered_by_broker(session, org.tenant_id, details):
+                continue
             status = IMPORTED.get(details.status)
-            if status is None or await _ordered_by_broker(session, org.id, details):
+            if status is None:
                 if details.status not in DROPPED:
                     pending.add(ssl_id)
                 continue

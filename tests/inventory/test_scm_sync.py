@@ -136,6 +136,16 @@ async def test_sync_imports_outside_orders_once_and_leaves_broker_orders_alone(
         state = await session.get(InventorySyncState, org["id"])
         assert state is not None and state.last_imported == 0
 
+    # A second organization of the tenant on the same SCM account imports the outside order
+    # too, but not the broker's own order placed for the first one.
+    sibling = await create_org(tenant, scm=scm_settings(scm_sandbox, org_id=SCM_ORG))
+    await run_sync(tenant, {"organization_id": sibling["id"]})
+    refs = await imported_ids(runtime, sibling["id"])
+    async with runtime.sessions() as session:
+        broker_row = await session.get(Certificate, broker["id"])
+        assert broker_row is not None and broker_row.backend_ref
+    assert str(ssl_id) in refs and broker_row.backend_ref not in refs
+
 
 async def test_sync_needs_a_tenant_admin_and_an_scm_organization(
     tenant: Tenant, scm_sandbox: ScmSandbox

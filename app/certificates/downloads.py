@@ -23,7 +23,7 @@ Reader = require_scopes(Scope.CERTIFICATES_READ)
 KeyExporter = require_scopes(Scope.KEYS_EXPORT)
 PEM = "application/pem-certificate-chain"
 PEM_RESPONSE = {
-    200: {"content": {PEM: {}}, "description": "PEM text"},
+    200: {"content": {PEM: {"schema": {"type": "string"}}}, "description": "PEM text"},
     404: {"description": "No such certificate"},
     409: {"description": "Not issued yet"},
 }
@@ -96,7 +96,10 @@ def _held_key(cert: Certificate, runtime) -> str:
     operation_id="certificates_download_pkcs12",
     response_class=Response,
     responses={
-        200: {"content": {"application/x-pkcs12": {}}, "description": "PKCS#12 file"},
+        200: {
+            "content": {"application/x-pkcs12": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "PKCS#12 file",
+        },
         404: {"description": "No such certificate"},
         409: {"description": "Not issued, or the key is not held"},
     },
@@ -134,7 +137,10 @@ async def download_pkcs12(
     operation_id="certificates_download_private_key",
     response_class=Response,
     responses={
-        200: {"content": {"application/x-pem-file": {}}, "description": "PKCS#8 PEM"},
+        200: {
+            "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+            "description": "PKCS#8 PEM",
+        },
         404: {"description": "No such certificate"},
         409: {"description": "The key is not held"},
     },

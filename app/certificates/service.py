@@ -124,13 +124,17 @@ async def list_certificates(
         query = query.where(Certificate.not_after.is_not(None))  # type: ignore[union-attr]
     if cursor:
         value, last_id = _decode_cursor(cursor)
+        # The redundant bound lets the planner start the index scan at the cursor instead of
+        # filtering every row before it (PostgreSQL ignores the OR for the index range).
         if descending:
             query = query.where(
-                or_(column < value, and_(column == value, Certificate.id < last_id))
+                column <= value,
+                or_(column < value, and_(column == value, Certificate.id < last_id)),
             )
         else:
             query = query.where(
-                or_(column > value, and_(column == value, Certificate.id > last_id))
+                column >= value,
+                or_(column > value, and_(column == value, Certificate.id > last_id)),
             )
     order = (column.desc(), Certificate.id.desc()) if descending else (column, Certificate.id)  # type: ignore[union-attr,attr-defined]
     # Labels match in SQL against their canonical JSON text, so paging stays exact.

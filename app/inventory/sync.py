@@ -26,7 +26,7 @@ from app.inventory.models import InventorySyncState
 from app.inventory.service import EXTERNAL_PRODUCT, add_external
 from app.issuers.scm.client import ScmClient
 from app.issuers.scm.config import ScmBackendConfig
-from app.issuers.scm.errors import ScmError
+from app.issuers.scm.errors import ScmError, ScmNotFoundError
 from app.issuers.scm.session import PAGE_SIZE
 from app.issuers.scm.ssl import CollectedCertificate
 from app.issuers.scm.ssl_models import CertificateDetails
@@ -130,7 +130,7 @@ async def _collect(
         with timed_ca_call("scm", "collect"):
             return await client.collect_certificate(ssl_id, config.chain_format)
     except ScmError:
-        return None  # revoked or expired downloads are often refused; details suffice
+        return None  # revoked or expired downloads may be refused; their details suffice
 
 
 def imported_certificate(
@@ -231,8 +231,11 @@ async def sync_organization(
             if ssl_id in known or (ssl_id <= state.max_ssl_id and ssl_id not in recheck):
                 continue
             report.looked_at += 1
-            with timed_ca_call("scm", "details"):
-                details = await client.details(ssl_id)
+            try:
+                with timed_ca_call("scm", "details"):
+                    details = await client.details(ssl_id)
+            except ScmNotFoundError:
+                continue  # deleted since the listing
             if await _ordered_by_broker(session, org.tenant_id, details):
                 continue
             status = IMPORTED.get(details.status)
@@ -241,6 +244,9 @@ async def sync_organization(
                     pending.add(ssl_id)
                 continue
             collected = await _collect(client, config, ssl_id)
+            if collected is None and status == CertificateStatus.ISSUED:
+                pending.add(ssl_id)  # the download is not ready yet; import it with its PEM later
+                continue
             add_external(
                 session,
                 imported_certificate(org, details, status, collected, now),

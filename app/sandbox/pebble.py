@@ -66,7 +66,7 @@ def prepare_files(workdir: Path) -> PebbleFiles:
     workdir.mkdir(parents=True, exist_ok=True)
     ca, leaf, key = workdir / "tls-ca.pem", workdir / "tls-leaf.pem", workdir / "tls-leaf.key"
     if not (ca.exists() and key.exists() and _still_valid(leaf)):
-        _write_listener_tls(ca, leaf, key)
+        write_listener_tls(ca, leaf, key)
     eab_file = workdir / "eab.json"
     if not eab_file.exists():
         hmac_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
@@ -86,7 +86,8 @@ def _still_valid(cert_path: Path) -> bool:
     return cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > TLS_RENEW_BEFORE
 
 
-def _write_listener_tls(ca_path: Path, leaf_path: Path, key_path: Path) -> None:
+def write_listener_tls(ca_path: Path, leaf_path: Path, key_path: Path) -> None:
+    """A throwaway CA and a localhost/127.0.0.1/::1 leaf for pebble's HTTPS listener."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certbroker sandbox pebble CA")])

@@ -7,7 +7,7 @@ expiry series name certificates of every tenant.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from app.auth.principal import Scope
@@ -17,7 +17,7 @@ from app.errors import Forbidden, Unauthorized
 from app.metrics.collectors import ExpiryCollector, read_expiry_snapshot
 from app.metrics.registry import REGISTRY
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter()
 
 
 async def check_access(request: Request, runtime: RuntimeDep) -> None:
@@ -31,10 +31,10 @@ async def check_access(request: Request, runtime: RuntimeDep) -> None:
         raise Forbidden("/metrics needs the scope platform:admin")
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, runtime: RuntimeDep, session: DbSession) -> Response:
-    await check_access(request, runtime)
-    snapshot = await read_expiry_snapshot(session, runtime.settings.inventory.expiry_gauge_limit)
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(check_access)])
+async def metrics(request: Request, session: DbSession) -> Response:
+    limit = request.app.state.settings.inventory.expiry_gauge_limit
+    snapshot = await read_expiry_snapshot(session, limit)
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(ExpiryCollector(snapshot))
     body = generate_latest(REGISTRY) + generate_latest(scrape)

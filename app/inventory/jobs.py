@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import session_scope
+from app.errors import Unprocessable
 from app.inventory.sync import sync_organization
 from app.issuers.scm.config import ScmBackendConfig
 from app.issuers.scm.errors import ScmError
@@ -19,7 +20,7 @@ from app.jobs.handlers import JobContext, job_handler
 from app.jobs.models import Job
 from app.jobs.service import JobResult, PermanentJobError, enqueue_job
 from app.organizations.models import Organization
-from app.organizations.service import scm_backend_config
+from app.organizations.service import get_organization, scm_backend_config
 from app.outbox import nudge
 from app.runtime import Runtime
 from app.settings import Settings
@@ -45,6 +46,22 @@ async def queue_sync(
         dedupe_key=f"{SYNC_JOB}:{tenant_id}:{scope}",
         max_failures=5,
     )
+
+
+async def request_sync(
+    session: AsyncSession, tenant_id: str, organization_id: str | None = None
+) -> Job:
+    """The API's sync: the organization must be the tenant's and have SCM settings (or, for
+    all, at least one must)."""
+    if organization_id:
+        org = await get_organization(session, organization_id, tenant_id)
+        if not org.scm:
+            raise Unprocessable.field("body.organization_id", "the organization has no SCM")
+    elif not await _organizations(session, tenant_id, None):
+        raise Unprocessable("no organization of the tenant has SCM settings")
+    job = await queue_sync(session, tenant_id, organization_id)
+    await session.flush()
+    return job
 
 
 async def _organizations(

@@ -10,13 +10,17 @@ from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.certificates.schemas import CertificatePublic
 from app.deps import DbSession
-from app.errors import Unprocessable
-from app.inventory.jobs import queue_sync
-from app.inventory.schemas import CertificateUpload, InventorySummary, SyncRequest
+from app.inventory.jobs import request_sync
+from app.inventory.schemas import (
+    CertificateUpload,
+    InventorySummary,
+    SyncRequest,
+    SyncStatePublic,
+)
 from app.inventory.summary import inventory_summary
+from app.inventory.sync import sync_states
 from app.inventory.upload import upload_certificate
 from app.jobs.schemas import JobPublic
-from app.organizations.service import get_organization, list_organizations
 
 router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
 
@@ -44,19 +48,17 @@ async def sync(
     ordered outside the broker (`source=scm_import`). Incremental and idempotent: a re-run only
     looks at what is new or was not final. Answers 202 with the job; a sync already queued or
     running is returned instead of a second one."""
-    organization_id = body.organization_id if body else None
-    if organization_id:
-        org = await get_organization(session, organization_id, caller.tenant_id)
-        if not org.scm:
-            raise Unprocessable.field(
-                "body.organization_id", "the organization has no SCM settings"
-            )
-    elif not any(org.scm for org in await list_organizations(session, caller.tenant_id, 500)):
-        raise Unprocessable("no organization of the tenant has SCM settings")
-    job = await queue_sync(session, caller.tenant_id, organization_id)
-    await session.flush()
+    job = await request_sync(session, caller.tenant_id, body.organization_id if body else None)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobPublic.model_validate(job)
+
+
+@router.get("/sync", operation_id="inventory_sync_state", response_model=list[SyncStatePublic])
+async def sync_state(session: DbSession, caller: Reader) -> list[SyncStatePublic]:
+    """Per organization: when the SCM sync last ran, what it saw and imported, and which orders
+    it will look at again."""
+    states = await sync_states(session, caller.tenant_id)
+    return [SyncStatePublic.model_validate(state) for state in states]
 
 
 @router.post(
@@ -89,6 +91,4 @@ async def summary(
 ) -> InventorySummary:
     """Counts of your tenant's certificates by status, product, backend, issuer, source and
     time to expiry (expired, under 7, 14, 30 or 90 days, later)."""
-    if organization_id:
-        await get_organization(session, organization_id, caller.tenant_id)
     return await inventory_summary(session, caller.tenant_id, organization_id)

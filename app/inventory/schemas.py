@@ -74,3 +74,17 @@ class InventorySummary(BaseModel):
         "90 days, or later (each bucket excludes the shorter ones)"
     )
     as_of: dt.datetime
+
+
+class SyncStatePublic(BaseModel):
+    """How far the SCM sync of one organization got."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    organization_id: str
+    last_synced_at: dt.datetime | None
+    max_ssl_id: int = Field(description="every SCM order up to this sslId has been looked at")
+    pending_ssl_ids: list[int] = Field(description="orders not final yet, looked at again")
+    last_seen: int = Field(description="SCM certificates the last run listed")
+    last_imported: int
+    total_imported: int

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.certificates.models import Certificate, CertificateStatus
 from app.db import utcnow
 from app.inventory.schemas import EXPIRY_BUCKETS, InventorySummary
+from app.organizations.service import get_organization
 
 _MONITORED = (CertificateStatus.ISSUED, CertificateStatus.EXPIRED)
 
@@ -44,6 +45,7 @@ async def inventory_summary(
     now = utcnow()
     scope: list[Any] = [Certificate.tenant_id == tenant_id]
     if organization_id:
+        await get_organization(session, organization_id, tenant_id)  # 404 unless the tenant's
         scope.append(Certificate.organization_id == organization_id)
     by_status = await _grouped(session, Certificate.status, scope)
     monitored = [

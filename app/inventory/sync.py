@@ -278,3 +278,12 @@ async def sync_organization(
     report.pending = len(pending)
     record_import(CertificateSource.SCM_IMPORT.value, report.imported)
     return report
+
+
+async def sync_states(session: AsyncSession, tenant_id: str) -> list[InventorySyncState]:
+    rows = await session.execute(
+        select(InventorySyncState)
+        .where(InventorySyncState.tenant_id == tenant_id)
+        .order_by(InventorySyncState.organization_id)
+    )
+    return list(rows.scalars())

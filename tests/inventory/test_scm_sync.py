@@ -136,6 +136,11 @@ async def test_sync_imports_outside_orders_once_and_leaves_broker_orders_alone(
         state = await session.get(InventorySyncState, org["id"])
         assert state is not None and state.last_imported == 0
 
+    states = await tenant.http.get("/v1/inventory/sync", headers=tenant.as_("approver"))
+    (shown,) = [s for s in states.json() if s["organization_id"] == org["id"]]
+    assert shown["last_imported"] == 0 and shown["total_imported"] >= 1
+    assert shown["max_ssl_id"] >= ssl_id and shown["last_synced_at"]
+
     # A second organization of the tenant on the same SCM account imports the outside order
     # too, but not the broker's own order placed for the first one.
     sibling = await create_org(tenant, scm=scm_settings(scm_sandbox, org_id=SCM_ORG))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from arq import cron
@@ -29,6 +30,9 @@ from app.tenants.models import Tenant, TenantStatus
 log = logging.getLogger("certbroker.inventory")
 
 SYNC_JOB = "inventory.sync"
+# Well inside the job lease: a large first import continues in the next run instead of
+# outliving its lease.
+RUN_BUDGET_SECONDS = 120.0
 
 
 async def queue_sync(
@@ -81,7 +85,11 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
     pool = runtime.scm_pool or ScmClientPool()
     orgs = await _organizations(session, ctx.job.tenant_id, ctx.job.payload.get("organization_id"))
     reports, errors = [], []
+    started = time.monotonic()
     for org in orgs:
+        left = RUN_BUDGET_SECONDS - (time.monotonic() - started)
+        if left <= 0:
+            return JobResult.later(1.0, "time budget used; continuing")
         try:
             config = ScmBackendConfig.model_validate(scm_backend_config(org, runtime.secretbox))
         except ValueError as exc:
@@ -89,7 +97,12 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
             continue
         try:
             report = await sync_organization(
-                session, org, config, pool.get(config), checkpoint=session.commit
+                session,
+                org,
+                config,
+                pool.get(config),
+                checkpoint=session.commit,
+                budget_seconds=left,
             )
         except ScmError as exc:
             # Imports made before the error stay (a re-run skips them); the watermark does not
@@ -106,6 +119,8 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
         raise RuntimeError(message)  # the CA was unreachable: retry with backoff
     if errors:
         log.warning("inventory sync incomplete: %s", "; ".join(errors))
+    if any(r["out_of_time"] for r in reports):
+        return JobResult.later(1.0, "time budget used; continuing")
     imported = sum(int(r["imported"]) for r in reports)
     return JobResult(note=f"{len(reports)} organizations synced, {imported} imported")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -56,7 +57,8 @@ class SyncReport:
     looked_at: int = 0  # details fetched
     imported: int = 0
     pending: int = 0  # not final yet; looked at again next run
-    complete: bool = True  # False when the listing changed while paging
+    complete: bool = True  # False when the listing changed while paging, or time ran out
+    out_of_time: bool = False  # stopped at the time budget; the caller should run again
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +68,7 @@ class SyncReport:
             "imported": self.imported,
             "pending": self.pending,
             "complete": self.complete,
+            "out_of_time": self.out_of_time,
         }
 
 
@@ -200,82 +203,125 @@ def imported_certificate(
     )
 
 
+@dataclass(slots=True)
+class _Run:
+    """One organization's sync in progress: what it may skip and what it decided so far."""
+
+    session: AsyncSession
+    org: Organization
+    config: ScmBackendConfig
+    client: ScmClient
+    report: SyncReport
+    known: set[int]  # sslIds the inventory holds
+    pending: set[int]  # sslIds to look at again next run
+    now: dt.datetime
+
+    async def look_at(self, ssl_id: int) -> None:
+        """Fetch one order's details; import it, remember it as pending, or let it go."""
+        self.report.looked_at += 1
+        try:
+            with timed_ca_call("scm", "details"):
+                details = await self.client.details(ssl_id)
+        except ScmNotFoundError:
+            return  # deleted since the listing
+        if await _ordered_by_broker(self.session, self.org.tenant_id, details):
+            return
+        status = IMPORTED.get(details.status)
+        if status is None:
+            if details.status not in DROPPED:
+                self.pending.add(ssl_id)
+            return
+        collected = await _collect(self.client, self.config, ssl_id)
+        if collected is None and status == CertificateStatus.ISSUED:
+            self.pending.add(ssl_id)  # the download is not ready yet; import it with its PEM later
+            return
+        add_external(
+            self.session,
+            imported_certificate(self.org, details, status, collected, self.now),
+            self.org,
+            ACTOR,
+            f"imported from SCM: order {ssl_id} ({details.status}), not ordered through the broker",
+        )
+        self.known.add(ssl_id)
+        self.report.imported += 1
+
+
 async def sync_organization(
     session: AsyncSession,
     org: Organization,
     config: ScmBackendConfig,
     client: ScmClient,
     checkpoint: Checkpoint | None = None,
+    budget_seconds: float | None = None,
 ) -> SyncReport:
-    """Look at every SCM certificate of `config.org_id` once, import those to monitor."""
-    report = SyncReport(organization_id=org.id)
+    """Look at every SCM certificate of `config.org_id` once, import those to monitor.
+
+    With `budget_seconds`, stops looking at orders once the time is up (`out_of_time`); the
+    next run continues where this one stopped.
+    """
     state = await session.get(InventorySyncState, org.id)
     if state is None:
         state = InventorySyncState(organization_id=org.id, tenant_id=org.tenant_id)
-    known = await _known_ssl_ids(session, org.id)
-    recheck = set(state.pending_ssl_ids)
-    pending: set[int] = set()
-    highest = state.max_ssl_id
-    now = utcnow()
+    run = _Run(
+        session,
+        org,
+        config,
+        client,
+        SyncReport(organization_id=org.id),
+        known=await _known_ssl_ids(session, org.id),
+        pending=set(),
+        now=utcnow(),
+    )
+    report, recheck = run.report, set(state.pending_ssl_ids)
+    deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
+    highest, last_done, ascending = state.max_ssl_id, 0, True
     position, first_total, total = 0, None, None
-    while True:
+    while not report.out_of_time:
         with timed_ca_call("scm", "list"):
             page, total = await client.list_certificates_page(
                 size=PAGE_SIZE, position=position, org_id=config.org_id
             )
         first_total = total if first_total is None else first_total
         for summary in page:
-            report.seen += 1
             ssl_id = summary.ssl_id
-            highest = max(highest, ssl_id)
-            if ssl_id in known or (ssl_id <= state.max_ssl_id and ssl_id not in recheck):
-                continue
-            report.looked_at += 1
-            try:
-                with timed_ca_call("scm", "details"):
-                    details = await client.details(ssl_id)
-            except ScmNotFoundError:
-                continue  # deleted since the listing
-            if await _ordered_by_broker(session, org.tenant_id, details):
-                continue
-            status = IMPORTED.get(details.status)
-            if status is None:
-                if details.status not in DROPPED:
-                    pending.add(ssl_id)
-                continue
-            collected = await _collect(client, config, ssl_id)
-            if collected is None and status == CertificateStatus.ISSUED:
-                pending.add(ssl_id)  # the download is not ready yet; import it with its PEM later
-                continue
-            add_external(
-                session,
-                imported_certificate(org, details, status, collected, now),
-                org,
-                ACTOR,
-                f"imported from SCM: order {ssl_id} ({details.status}), not ordered through "
-                "the broker",
-            )
-            known.add(ssl_id)
-            report.imported += 1
-            if checkpoint and report.imported % CHECKPOINT_EVERY == 0:
-                await checkpoint()
+            if ssl_id not in run.known and (ssl_id > state.max_ssl_id or ssl_id in recheck):
+                if deadline is not None and time.monotonic() > deadline:
+                    report.out_of_time = True
+                    break
+                imported = report.imported
+                await run.look_at(ssl_id)
+                if (
+                    checkpoint
+                    and report.imported > imported
+                    and report.imported % CHECKPOINT_EVERY == 0
+                ):
+                    await checkpoint()
+            report.seen += 1
+            ascending = ascending and ssl_id > last_done
+            highest, last_done = max(highest, ssl_id), ssl_id
         position += len(page)
         if not page or len(page) < PAGE_SIZE or (total is not None and position >= total):
             break
-    # A listing that changed while paging may have shifted an order past us: keep the old
-    # watermark so everything above it is looked at again next time.
-    report.complete = first_total == total and (total is None or report.seen >= total)
+    report.complete = (
+        not report.out_of_time and first_total == total and (total is None or report.seen >= total)
+    )
     if report.complete:
         state.max_ssl_id = highest
+    elif report.out_of_time and ascending:
+        # SCM lists by ascending sslId: everything up to the last order handled is decided.
+        state.max_ssl_id = max(state.max_ssl_id, last_done)
+        run.pending |= {ssl_id for ssl_id in recheck if ssl_id > last_done}
     else:
-        pending |= recheck
-    state.pending_ssl_ids = sorted(pending)
+        # The listing changed while paging (or is not ordered): an order may have shifted past
+        # us, so the watermark stays and everything above it is looked at again next time.
+        run.pending |= recheck
+    state.pending_ssl_ids = sorted(run.pending)
     state.last_synced_at = state.updated_at = utcnow()
     state.last_seen = report.seen
     state.last_imported = report.imported
     state.total_imported += report.imported
     session.add(state)
-    report.pending = len(pending)
+    report.pending = len(run.pending)
     record_import(CertificateSource.SCM_IMPORT.value, report.imported)
     return report
 

@@ -14,7 +14,11 @@ from app.crypto.csr import build_csr
 from app.crypto.keys import generate_key
 from app.inventory.jobs import SYNC_JOB, queue_inventory_syncs
 from app.inventory.models import InventorySyncState
+from app.inventory.sync import sync_organization
+from app.issuers.scm.config import ScmBackendConfig
 from app.jobs.models import Job
+from app.organizations.models import Organization
+from app.organizations.service import scm_backend_config
 from app.runtime import Runtime
 from tests.fixtures.e2e import Tenant, create_org, scm_settings, wait_for_status
 from tests.fixtures.scm_sandbox import ScmSandbox
@@ -228,3 +232,26 @@ async def test_cron_queues_one_sync_per_tenant_with_scm(
         ).scalars()
         (job,) = list(jobs)
     assert (await wait_for_job(tenant, job.id))["state"] == "succeeded"
+
+
+async def test_a_run_out_of_time_is_continued_by_the_next(
+    tenant: Tenant, scm_sandbox: ScmSandbox, runtime: Runtime
+) -> None:
+    org_body = await create_org(tenant, scm=scm_settings(scm_sandbox, org_id=SCM_ORG))
+    ssl_id = await enroll_outside_the_broker(
+        scm_sandbox, f"late-{uuid.uuid4().hex[:8]}.example.com"
+    )
+    assert runtime.scm_pool is not None
+    async with runtime.sessions() as session:
+        org = await session.get(Organization, org_body["id"])
+        assert org is not None
+        config = ScmBackendConfig.model_validate(scm_backend_config(org, runtime.secretbox))
+        client = runtime.scm_pool.get(config)
+        stopped = await sync_organization(session, org, config, client, budget_seconds=0)
+        assert stopped.out_of_time and not stopped.complete and stopped.imported == 0
+        state = await session.get(InventorySyncState, org.id)
+        assert state is not None and state.max_ssl_id < ssl_id
+        finished = await sync_organization(session, org, config, client)
+        assert finished.complete and finished.imported >= 1
+        await session.commit()
+    assert str(ssl_id) in await imported_ids(runtime, org_body["id"])

@@ -308,7 +308,8 @@ async def sync_organization(
     if report.complete:
         state.max_ssl_id = highest
     elif report.out_of_time and ascending:
-        # SCM lists by ascending sslId: everything up to the last order handled is decided.
+        # The listing came by ascending sslId (as SCM sends it; checked on the way), so every
+        # order up to the last one handled is decided.
         state.max_ssl_id = max(state.max_ssl_id, last_done)
         run.pending |= {ssl_id for ssl_id in recheck if ssl_id > last_done}
     else:

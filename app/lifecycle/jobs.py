@@ -14,7 +14,8 @@ from app.db import utcnow
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult
 from app.lifecycle.alerts import check_expiry
-from app.lifecycle.renewal import RENEW_JOB, advance_renewal, schedule_renewals
+from app.lifecycle.renewal import RENEW_JOB, advance_renewal
+from app.lifecycle.scheduler import schedule_renewals
 from app.outbox import STAGED_FLAG, nudge
 from app.runtime import Runtime
 from app.settings import Settings

@@ -1,5 +1,6 @@
-"""Renewal: when a certificate is due, the scheduler that finds due ones, ordering successors,
-and what happens when a successor is issued.
+"""Renewal: when a certificate is due, starting a renewal, ordering the successor, the job
+that watches it, and what happens when the successor is issued (the scheduler that finds due
+certificates is in scheduler.py).
 
 A renewal orders a replacement with the same organization, product, names, term and labels,
 linked by `renewal_of`, through the ordinary ordering checks (a policy that changed since the
@@ -20,7 +21,7 @@ import datetime as dt
 import logging
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,20 +38,18 @@ from app.certificates.schemas import CertificateCreate, KeySpec
 from app.certificates.service import get_certificate, transition
 from app.db import utcnow
 from app.errors import AppError, Conflict, Unprocessable
+from app.jobs.models import TERMINAL_STATES, Job
 from app.jobs.service import JobResult, enqueue_job
 from app.lifecycle import windows
 from app.lifecycle.alerts import alert_renewal_failure, resolve_alerts, schedule_expiry
 from app.lifecycle.models import Renewal, RenewalState
 from app.organizations.models import Organization
-from app.organizations.service import acme_backend_config
-from app.outbox import nudge
 from app.runtime import Runtime
 from app.settings import LifecycleSettings
 
 log = logging.getLogger("certbroker.lifecycle")
 
 RENEW_JOB = "certificate.renew"
-SCHEDULER = "certbroker:renewal"
 RENEWABLE = (CertificateStatus.ISSUED, CertificateStatus.EXPIRED)
 
 
@@ -109,129 +108,6 @@ async def on_certificate_issued(
         session.add(renewal)
 
 
-# The scheduler ------------------------------------------------------------------------------
-
-
-async def schedule_renewals(
-    runtime: Runtime, now: dt.datetime | None = None, tenant_id: str | None = None
-) -> int:
-    """Start a renewal for every auto-renewing certificate (of one tenant, or all) whose
-    `renew_after` has passed and, for ACME, whose CA's ARI window agrees. Returns how many
-    renewals were started."""
-    now = now or utcnow()
-    settings = runtime.settings.lifecycle
-    started, seen = 0, set[str]()
-    while True:
-        query = (
-            select(Certificate)
-            .where(
-                Certificate.renew_after <= now,  # type: ignore[operator]
-                Certificate.status == CertificateStatus.ISSUED,
-                Certificate.auto_renew.is_(True),  # type: ignore[attr-defined]
-                Certificate.source == CertificateSource.BROKER,
-            )
-            .order_by(Certificate.renew_after)
-            .limit(settings.batch_size)
-        )
-        if tenant_id is not None:
-            query = query.where(Certificate.tenant_id == tenant_id)
-        async with runtime.sessions() as session:
-            due = list((await session.execute(query)).scalars())
-            orgs = {
-                org.id: org
-                for org in (
-                    await session.execute(
-                        select(Organization).where(
-                            Organization.id.in_({c.organization_id for c in due})  # type: ignore[attr-defined]
-                        )
-                    )
-                ).scalars()
-            }
-        fresh = [cert for cert in due if cert.id not in seen]
-        for cert in fresh:
-            seen.add(cert.id)
-            try:
-                started += await _consider(runtime, cert, orgs[cert.organization_id], now)
-            except Exception:
-                log.exception("renewal scheduling of %s failed", cert.id)
-        if not fresh or len(due) < settings.batch_size:
-            break
-    if started:
-        await nudge(runtime.redis, runtime.settings.jobs.queue_name)
-    return started
-
-
-async def _consider(
-    runtime: Runtime, cert: Certificate, org: Organization, now: dt.datetime
-) -> int:
-    settings = runtime.settings.lifecycle
-    ari, unavailable = await _ask_ari(runtime, cert, org)
-    decision = windows.decide_renewal(
-        now,
-        own_window_opens(cert, settings),
-        ari,
-        cert.id,
-        dt.timedelta(hours=settings.ari_recheck_hours),
-        ari_unavailable=unavailable,
-    )
-    async with runtime.sessions() as session:
-        # The claim: only the run that still sees the `renew_after` it read acts on it.
-        claimed = await session.execute(
-            update(Certificate)
-            .where(
-                Certificate.id == cert.id,
-                Certificate.renew_after == cert.renew_after,
-                Certificate.status == CertificateStatus.ISSUED,
-            )
-            .values(renew_after=decision.next_check)
-            .execution_options(synchronize_session=False)
-        )
-        started = 0
-        if claimed.rowcount == 1 and decision.renew_now:  # type: ignore[attr-defined]
-            started = await _start_due(session, cert.id, decision, ari is not None, now)
-        await session.commit()
-    return started
-
-
-async def _start_due(
-    session: AsyncSession,
-    cert_id: str,
-    decision: windows.RenewalDecision,
-    by_ari: bool,
-    now: dt.datetime,
-) -> int:
-    cert = await session.get(Certificate, cert_id, populate_existing=True)
-    assert cert is not None
-    try:
-        await start_renewal(
-            session, cert, trigger="ari" if by_ari else "schedule", actor=SCHEDULER, now=now
-        )
-    except Conflict:
-        return 0  # renewing already (a manual renew got there first)
-    transition(session, cert, None, SCHEDULER, f"renewal due: {decision.reason}")
-    return 1
-
-
-async def _ask_ari(
-    runtime: Runtime, cert: Certificate, org: Organization
-) -> tuple[windows.AriWindow | None, bool]:
-    """The CA's suggested window for an ACME certificate, or None; and whether asking failed."""
-    if cert.backend != Backend.ACME.value or not cert.leaf_pem or not org.acme:
-        return None, False
-    try:
-        issuer = runtime.issuers.get(Backend.ACME.value)
-        renewal_info = getattr(issuer, "renewal_info", None)
-        if renewal_info is None:
-            return None, False
-        info = await renewal_info(acme_backend_config(org, runtime.secretbox), cert.leaf_pem)
-        if info is None:
-            return None, False
-        return windows.AriWindow.parse(info.window_start, info.window_end, info.retry_after), False
-    except Exception as exc:  # the CA is away: fall back to the own window, ask again later
-        log.warning("ARI for %s unavailable: %s: %s", cert.id, type(exc).__name__, exc)
-        return None, True
-
-
 # Starting and ordering ----------------------------------------------------------------------
 
 
@@ -258,10 +134,15 @@ async def start_renewal(
     now: dt.datetime | None = None,
 ) -> Renewal:
     """Open the certificate's renewal and stage its job; Conflict when one is under way or done.
-    A failed or cancelled earlier renewal starts over."""
+    A failed or cancelled earlier renewal starts over, and so does one whose job died (failed
+    past its retries on errors the renewal could not classify)."""
     now = now or utcnow()
     check_renewable(cert)
     renewal = await _renewal_of(session, cert.id)
+    if renewal is not None and renewal.state == RenewalState.ORDERING:
+        job = await session.get(Job, renewal.job_id) if renewal.job_id else None
+        if job is None or job.state in TERMINAL_STATES:
+            renewal.state = RenewalState.FAILED
     if renewal is not None and renewal.state in (RenewalState.ORDERING, RenewalState.DONE):
         successor = f" (successor {renewal.successor_id})" if renewal.successor_id else ""
         raise Conflict(f"certificate {cert.id} is being renewed already{successor}")
@@ -275,7 +156,11 @@ async def start_renewal(
             raise Conflict(f"certificate {cert.id} is being renewed already") from None
     renewal.state, renewal.trigger, renewal.requested_by = RenewalState.ORDERING, trigger, actor
     renewal.reuse_key, renewal.failures, renewal.last_error = reuse_key, 0, None
-    renewal.successor_id, renewal.updated_at = None, now
+    renewal.updated_at = now
+    if renewal.successor_id:  # a successor still on its way is watched, not ordered twice
+        successor = await session.get(Certificate, renewal.successor_id)
+        if successor is None or successor.status not in OPEN_STATUSES:
+            renewal.successor_id = None
     cert.renew_after = None
     job = await enqueue_job(
         session,
@@ -357,6 +242,10 @@ async def renew_now(
     renewal = await start_renewal(
         session, cert, trigger="manual", actor=principal.subject, reuse_key=reuse_key
     )
+    if renewal.successor_id:
+        successor = await session.get(Certificate, renewal.successor_id)
+        assert successor is not None
+        return successor
     return await order_successor(session, runtime, renewal, cert, csr)
 
 

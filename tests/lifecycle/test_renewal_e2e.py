@@ -14,7 +14,7 @@ from app.catalog.products import KeyType
 from app.crypto.csr import build_csr
 from app.crypto.keys import generate_key
 from app.lifecycle.jobs import check_expiry_all
-from app.lifecycle.renewal import schedule_renewals
+from app.lifecycle.scheduler import schedule_renewals
 from app.runtime import Runtime
 from tests.fixtures.e2e import Tenant, acme_settings, create_org, wait_for_status
 from tests.fixtures.pebble import PebbleServer

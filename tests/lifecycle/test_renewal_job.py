@@ -136,3 +136,17 @@ def test_check_interval_becomes_a_cron_schedule() -> None:
     assert _every(20) == {"second": {0, 20, 40}}
     assert _every(300) == {"minute": set(range(0, 60, 5)), "second": 0}
     assert _every(7200) == {"hour": set(range(0, 24, 2)), "minute": 0, "second": 0}
+
+
+async def test_a_renewal_whose_job_died_can_start_again(runtime: Runtime) -> None:
+    old_id, new_id = await renewing(runtime, CertificateStatus.SUBMITTED)  # job cancelled
+    async with runtime.sessions() as session:
+        row = await session.get(Certificate, old_id)
+        assert row is not None
+        again = await start_renewal(session, row, trigger="manual", actor="someone")
+        job = await session.get(Job, again.job_id)
+        assert job is not None and job.state == JobState.PENDING
+        job.state = JobState.CANCELLED  # still driven by hand here
+        await session.commit()
+    # The successor still on its way is watched again, not ordered a second time.
+    assert again.state == RenewalState.ORDERING and again.successor_id == new_id

@@ -16,7 +16,8 @@ from app.issuers.acme.models import RenewalInfo
 from app.issuers.base import IssuerRegistry
 from app.jobs.models import Job
 from app.lifecycle.models import Renewal
-from app.lifecycle.renewal import RENEW_JOB, schedule_renewals
+from app.lifecycle.renewal import RENEW_JOB
+from app.lifecycle.scheduler import schedule_renewals
 from app.runtime import Runtime
 from tests.auth.factories import new_tenant
 from tests.lifecycle.conftest import make_issued, make_org

@@ -158,3 +158,27 @@ async def test_a_failing_renewal_raises_an_alert(
         f"/v1/certificates/{old['id']}/renew", headers=tenant.as_("requester")
     )
     assert busy.status_code == 409
+
+
+async def test_manual_renew_can_keep_a_generated_key(
+    tenant: Tenant, broker_pebble: PebbleServer
+) -> None:
+    org = await create_org(
+        tenant, allowed_domains=["example.com"], acme=acme_settings(broker_pebble)
+    )
+    old = await issue(tenant, org, auto_renew=False)
+    answer = await tenant.http.post(
+        f"/v1/certificates/{old['id']}/renew",
+        json={"reuse_key": True},
+        headers=tenant.as_("requester"),
+    )
+    assert answer.status_code == 202, answer.text
+    new = await wait_for_status(tenant, answer.json()["id"], {"issued", "failed"})
+    assert new["status"] == "issued" and new["key_source"] == "generated"
+    assert await public_key(tenant, new["id"]) == await public_key(tenant, old["id"])
+    keys = [
+        await tenant.http.get(f"/v1/certificates/{c}/private-key.pem", headers=tenant.as_("admin"))
+        for c in (old["id"], new["id"])
+    ]
+    assert [k.status_code for k in keys] == [200, 200]
+    assert keys[0].content == keys[1].content  # re-sealed for the new certificate's row

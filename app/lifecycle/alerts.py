@@ -24,6 +24,7 @@ from app.certificates.service import transition
 from app.errors import Conflict, NotFound, Unprocessable
 from app.lifecycle import windows
 from app.lifecycle.models import Alert, AlertKind, AlertSeverity, AlertStatus
+from app.metrics.registry import record_alert
 from app.organizations.models import Organization
 from app.webhooks.events import emit
 from app.webhooks.lifecycle import certificate_data
@@ -150,6 +151,7 @@ async def _fire(
     except IntegrityError:
         log.info("alert %s/%s for %s exists already", kind, threshold, cert.id)
         return None
+    record_alert(str(level))
     data: dict[str, Any] = {
         "certificate": certificate_data(cert),
         "alert_id": alert.id,
@@ -189,6 +191,7 @@ async def alert_renewal_failure(
             created_at=now,
         )
     alert.occurrences += 1
+    record_alert(str(level))
     alert.severity, alert.message, alert.updated_at = level, message[:2000], now
     alert.detail = {"final": final}
     if alert.status == AlertStatus.RESOLVED:

@@ -43,6 +43,7 @@ from app.jobs.service import JobResult, enqueue_job
 from app.lifecycle import windows
 from app.lifecycle.alerts import alert_renewal_failure, resolve_alerts, schedule_expiry
 from app.lifecycle.models import Renewal, RenewalState
+from app.metrics.registry import record_renewal
 from app.organizations.models import Organization
 from app.runtime import Runtime
 from app.settings import LifecycleSettings
@@ -279,6 +280,7 @@ async def advance_renewal(
         if successor.status == CertificateStatus.ISSUED:
             renewal.state, renewal.updated_at = RenewalState.DONE, utcnow()
             session.add(renewal)
+            record_renewal("succeeded")
             return JobResult.done()
         if successor.status in OPEN_STATUSES:
             return JobResult.later(_watch_delay(executions), f"waiting for {successor.id}")
@@ -308,6 +310,7 @@ async def _failed(
     await alert_renewal_failure(session, cert, message, final=final, now=now)
     transition(session, cert, None, "certbroker", message, {"renewal_id": renewal.id})
     session.add(renewal)
+    record_renewal("failed" if final else "retrying")
     if final:
         renewal.state = RenewalState.FAILED
         return JobResult.done()

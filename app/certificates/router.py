@@ -17,12 +17,15 @@ from app.certificates.schemas import (
     CertificateEventPublic,
     CertificatePage,
     CertificatePublic,
+    CertificateUpdate,
     Preflight,
     RevokeRequest,
 )
+from app.db import utcnow
 from app.deps import DbSession, RuntimeDep
 from app.errors import Conflict, Unprocessable
 from app.jobs.service import enqueue_job
+from app.lifecycle.renewal import schedule_renewal
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 
@@ -143,6 +146,31 @@ async def get_certificate(
     return CertificatePublic.model_validate(
         await service.get_certificate(session, certificate_id, caller.tenant_id)
     )
+
+
+@router.patch(
+    "/{certificate_id}",
+    operation_id="certificates_update",
+    response_model=CertificatePublic,
+    responses=NOT_FOUND,
+)
+async def update_certificate(
+    certificate_id: str,
+    body: CertificateUpdate,
+    session: DbSession,
+    runtime: RuntimeDep,
+    caller: Writer,
+) -> CertificatePublic:
+    """Change labels, comments or renewal settings. Turning auto-renewal on or off, or moving
+    the window, reschedules the renewal at once."""
+    cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
+    changes = body.model_dump(exclude_unset=True)
+    service.update_certificate(cert, changes)
+    if {"auto_renew", "renew_before_days"} & changes.keys():
+        schedule_renewal(cert, runtime.settings.lifecycle, utcnow())
+    changed = ", ".join(sorted(changes)) or "nothing"
+    service.transition(session, cert, None, caller.subject, f"updated {changed}")
+    return CertificatePublic.model_validate(cert)
 
 
 @router.get(

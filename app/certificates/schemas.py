@@ -51,6 +51,19 @@ class CertificateCreate(BaseModel):
     )
 
 
+class CertificateUpdate(BaseModel):
+    """What may change on a certificate after ordering; absent fields stay as they are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"labels": {"team": "payments"}, "auto_renew": False}]}
+    )
+
+    labels: dict[str, str] | None = Field(default=None, max_length=32)
+    comments: str | None = Field(default=None, max_length=1024)
+    auto_renew: bool | None = None
+    renew_before_days: int | None = Field(default=None, ge=1, le=365)
+
+
 class Preflight(BaseModel):
     ok: bool
     problems: list[dict[str, str]] = Field(description="what would make the order fail, by field")

@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.certificates.models import Certificate, CertificateEvent, CertificateStatus
+from app.certificates.models import (
+    Certificate,
+    CertificateEvent,
+    CertificateStatus,
+    labels_text,
+)
 from app.db import utcnow
 from app.errors import NotFound, Unprocessable
 from app.webhooks.lifecycle import certificate_changed
@@ -60,6 +65,15 @@ def transition(
     session.add(event)
     certificate_changed(session, cert, event)
     return event
+
+
+def update_certificate(cert: Certificate, changes: dict[str, Any]) -> None:
+    """Apply the editable fields (labels, comments, renewal settings)."""
+    for key, value in changes.items():
+        setattr(cert, key, value)
+    if "labels" in changes:
+        cert.labels_text = labels_text(cert.labels)
+    cert.updated_at = utcnow()
 
 
 async def list_events(session: AsyncSession, cert: Certificate) -> list[CertificateEvent]:

@@ -373,6 +373,8 @@ async def test_another_tenants_objects_are_404(
     paths = [
         ("GET", f"/v1/certificates/{cert_id}"),
         ("GET", f"/v1/certificates/{cert_id}/events"),
+        ("PATCH", f"/v1/certificates/{cert_id}"),
+        ("POST", f"/v1/certificates/{cert_id}/renew"),
         ("GET", f"/v1/certificates/{cert_id}/certificate.pem"),
         ("GET", f"/v1/certificates/{cert_id}/chain.pem"),
         ("GET", f"/v1/certificates/{cert_id}/fullchain.pem"),
@@ -418,3 +420,35 @@ async def test_another_tenants_objects_are_404(
     assert foreign.status_code == 404
     listing = await tenant.http.get("/v1/certificates", headers=headers)
     assert listing.json()["items"] == []
+
+
+async def test_labels_and_renewal_settings_can_change(tenant: Tenant, scm_org: dict) -> None:
+    answer = await order(
+        tenant,
+        organization_id=scm_org["id"],
+        product="instantssl",
+        common_name="patch.example.com",
+        labels={"team": "a"},
+    )
+    cert = await wait_for_status(tenant, answer.json()["id"], {"issued"})
+    assert cert["auto_renew"] and cert["renew_after"] is not None
+    path = f"/v1/certificates/{cert['id']}"
+    patched = await tenant.http.patch(
+        path, json={"labels": {"team": "b"}, "auto_renew": False}, headers=tenant.as_("requester")
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["labels"] == {"team": "b"} and patched.json()["renew_after"] is None
+    found = await tenant.http.get(
+        "/v1/certificates", params={"label": "team=b"}, headers=tenant.as_("requester")
+    )
+    assert [c["id"] for c in found.json()["items"]] == [cert["id"]]
+    again = await tenant.http.patch(
+        path, json={"auto_renew": True, "renew_before_days": 40}, headers=tenant.as_("requester")
+    )
+    assert again.json()["renew_after"] is not None
+    bad = await tenant.http.patch(
+        path, json={"renew_before_days": 0}, headers=tenant.as_("requester")
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.renew_before_days"
+    reader = await tenant.http.patch(path, json={"comments": "x"}, headers=tenant.as_("approver"))
+    assert reader.status_code == 403

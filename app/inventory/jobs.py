@@ -125,19 +125,23 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
     return JobResult(note=f"{len(reports)} organizations synced, {imported} imported")
 
 
-async def queue_inventory_syncs(ctx: dict[str, Any]) -> int:
-    """Cron: one sync job per active tenant that has an organization with SCM settings."""
+async def queue_inventory_syncs(ctx: dict[str, Any], tenant_id: str | None = None) -> int:
+    """Cron: one sync job per active tenant that has an organization with SCM settings
+    (`tenant_id` narrows it to one tenant, as the tests do)."""
     runtime: Runtime = ctx["runtime"]
     queued = 0
     async with session_scope(runtime.sessions) as session:
-        rows = await session.execute(
+        query = (
             select(Organization.tenant_id, Organization.scm)
             .join(Tenant, Tenant.id == Organization.tenant_id)
             .where(Tenant.status == TenantStatus.ACTIVE)
         )
+        if tenant_id is not None:
+            query = query.where(Organization.tenant_id == tenant_id)
+        rows = await session.execute(query)
         tenants = sorted({tenant_id for tenant_id, scm in rows.all() if scm})
-        for tenant_id in tenants:
-            await queue_sync(session, tenant_id)
+        for tenant in tenants:
+            await queue_sync(session, tenant)
         queued = len(tenants)
     if queued:
         await nudge(runtime.redis, runtime.settings.jobs.queue_name)

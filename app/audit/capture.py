@@ -4,12 +4,14 @@ It runs around the route and inside the request's transaction: after the route r
 row joins the route's changes and commits with them, so a change that rolls back leaves no
 "it happened" row. A call that fails (denied, refused, broken) rolls back and is then recorded
 on its own, with the status and the reason. Calls rejected before it runs are not recorded:
-no valid token (no one to name) and the rate limit (no operation was attempted).
+no valid token (no one to name), the rate limit and a body that is not JSON at all (no
+operation was attempted).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +30,8 @@ from app.auth.principal import Principal
 from app.deps import DbSession, RuntimeDep
 from app.errors import AppError
 from app.logs import request_id_var
+
+log = logging.getLogger("certbroker.audit")
 
 
 class _NewRows:
@@ -137,9 +141,13 @@ async def audit_request(
         detail = {**context, "status": status, "outcome": outcome(status), "error": reason[:500]}
         detail["change"] = await _change(request)
         object_id = _object_id(request, session, target, []) if target.id_param else None
-        async with runtime.sessions() as own:
-            own.add(_event(principal, action, target, object_id, detail))
-            await own.commit()
+        try:
+            async with runtime.sessions() as own:
+                own.add(_event(principal, action, target, object_id, detail))
+                await own.commit()
+        except Exception:
+            # The caller gets the original error either way; this one must not replace it.
+            log.exception("could not record a failed %s in the audit log", action)
 
     try:
         yield

@@ -22,6 +22,7 @@ class AuditTarget:
 # tests/audit/test_coverage.py fails when a mutating route is missing here.
 TARGETS: dict[str, AuditTarget] = {
     "certificates_create": AuditTarget("certificate", created_table="certificate"),
+    "certificates_update": AuditTarget("certificate", "certificate_id"),
     "certificates_revoke": AuditTarget("certificate", "certificate_id"),
     "certificates_renew": AuditTarget("certificate", "certificate_id"),
     "certificates_download_pkcs12": AuditTarget(

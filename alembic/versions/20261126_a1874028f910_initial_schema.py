@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a92455a3b3e4
+Revision ID: a1874028f910
 Revises:
-Create Date: 2026-11-26 18:22:55.263862
+Create Date: 2026-11-26 18:46:38.117087
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlmodel
 import app.db
 from alembic import op
 
-revision: str = "a92455a3b3e4"
+revision: str = "a1874028f910"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -360,6 +360,13 @@ def upgrade() -> None:
             "ix_certificate_tenant_not_after", ["tenant_id", "not_after"], unique=False
         )
         batch_op.create_index("ix_certificate_tenant_status", ["tenant_id", "status"], unique=False)
+        batch_op.create_index(
+            "uq_certificate_external_ref",
+            ["organization_id", "backend_ref"],
+            unique=True,
+            sqlite_where=sa.text("source != 'broker'"),
+            postgresql_where=sa.text("source != 'broker'"),
+        )
 
     op.create_table(
         "domain",
@@ -407,6 +414,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_domain_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
+        "inventory_sync_state",
+        sa.Column("organization_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("max_ssl_id", sa.Integer(), nullable=False),
+        sa.Column("pending_ssl_ids", sa.JSON(), nullable=False),
+        sa.Column("last_synced_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_seen", sa.Integer(), nullable=False),
+        sa.Column("last_imported", sa.Integer(), nullable=False),
+        sa.Column("total_imported", sa.Integer(), nullable=False),
+        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organization.id"],
+            name=op.f("fk_inventory_sync_state_organization_id_organization"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_inventory_sync_state_tenant_id_tenant")
+        ),
+        sa.PrimaryKeyConstraint("organization_id", name=op.f("pk_inventory_sync_state")),
+    )
+    with op.batch_alter_table("inventory_sync_state", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inventory_sync_state_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
         "webhook_delivery",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -446,6 +479,69 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_webhook_delivery_sub_created", ["subscription_id", "created_at"], unique=False
         )
+
+    op.create_table(
+        "alert",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("organization_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("certificate_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "expiring",
+                "expired",
+                "renewal_failed",
+                name="alertkind",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("threshold", sa.Integer(), nullable=False),
+        sa.Column(
+            "severity",
+            sa.Enum(
+                "info", "warning", "critical", name="alertseverity", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open", "acknowledged", "resolved", name="alertstatus", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("not_after", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("occurrences", sa.Integer(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("resolved_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"], ["certificate.id"], name=op.f("fk_alert_certificate_id_certificate")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_alert_tenant_id_tenant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert")),
+        sa.UniqueConstraint("certificate_id", "kind", "threshold", name="uq_alert_certificate"),
+    )
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_alert_certificate_id"), ["certificate_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_alert_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_alert_tenant_created", ["tenant_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_alert_tenant_status", ["tenant_id", "status"], unique=False)
 
     op.create_table(
         "approval",
@@ -518,6 +614,50 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "certificate_renewal",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("certificate_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("successor_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "ordering",
+                "done",
+                "failed",
+                "cancelled",
+                name="renewalstate",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("requested_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("reuse_key", sa.Boolean(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("job_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"],
+            ["certificate.id"],
+            name=op.f("fk_certificate_renewal_certificate_id_certificate"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_certificate_renewal_tenant_id_tenant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate_renewal")),
+        sa.UniqueConstraint("certificate_id", name=op.f("uq_certificate_renewal_certificate_id")),
+    )
+    with op.batch_alter_table("certificate_renewal", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_certificate_renewal_tenant_id"), ["tenant_id"], unique=False
+        )
+
+    op.create_table(
         "domain_validation",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -567,6 +707,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_domain_validation_domain_id"))
 
     op.drop_table("domain_validation")
+    with op.batch_alter_table("certificate_renewal", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_certificate_renewal_tenant_id"))
+
+    op.drop_table("certificate_renewal")
     with op.batch_alter_table("certificate_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_certificate_event_certificate_id"))
 
@@ -576,17 +720,33 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_approval_certificate_id"))
 
     op.drop_table("approval")
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_index("ix_alert_tenant_status")
+        batch_op.drop_index("ix_alert_tenant_created")
+        batch_op.drop_index(batch_op.f("ix_alert_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_alert_certificate_id"))
+
+    op.drop_table("alert")
     with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_delivery_sub_created")
         batch_op.drop_index(batch_op.f("ix_webhook_delivery_event_id"))
 
     op.drop_table("webhook_delivery")
+    with op.batch_alter_table("inventory_sync_state", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inventory_sync_state_tenant_id"))
+
+    op.drop_table("inventory_sync_state")
     with op.batch_alter_table("domain", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_domain_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_domain_organization_id"))
 
     op.drop_table("domain")
     with op.batch_alter_table("certificate", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_certificate_external_ref",
+            sqlite_where=sa.text("source != 'broker'"),
+            postgresql_where=sa.text("source != 'broker'"),
+        )
         batch_op.drop_index("ix_certificate_tenant_status")
         batch_op.drop_index("ix_certificate_tenant_not_after")
         batch_op.drop_index("ix_certificate_tenant_created")

@@ -7,7 +7,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_column, new_id, utcnow
@@ -47,6 +47,17 @@ class Certificate(SQLModel, table=True):
         # The renewal scheduler and the expiry check are range scans on these, not inventory scans.
         Index("ix_certificate_renew_after", "renew_after"),
         Index("ix_certificate_next_alert_at", "next_alert_at"),
+        # Imported and uploaded certificates are unique per organization by `backend_ref` (the
+        # SCM sslId, or an upload's SHA-256 fingerprint), so a re-run or a re-upload cannot
+        # duplicate one. Broker-ordered rows are left out: the issuance job sets theirs.
+        Index(
+            "uq_certificate_external_ref",
+            "organization_id",
+            "backend_ref",
+            unique=True,
+            sqlite_where=text("source != 'broker'"),
+            postgresql_where=text("source != 'broker'"),
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

@@ -1,27 +1,13 @@
-"""Inventory tables: the SCM sync watermark per organization; external certificates unique."""
+"""Inventory tables: the SCM sync watermark per organization."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from app.certificates.models import Certificate
 from app.db import UTCDateTime, utcnow
-
-# Imported and uploaded certificates are unique per organization by `backend_ref` (the SCM
-# sslId, or an upload's SHA-256 fingerprint), so a re-run or a re-upload cannot duplicate one.
-# Broker-ordered rows are left out: their backend_ref is set by the issuance job.
-_EXTERNAL = text("source != 'broker'")
-Index(
-    "uq_certificate_external_ref",
-    Certificate.__table__.c.organization_id,  # type: ignore[attr-defined]
-    Certificate.__table__.c.backend_ref,  # type: ignore[attr-defined]
-    unique=True,
-    sqlite_where=_EXTERNAL,
-    postgresql_where=_EXTERNAL,
-)
 
 
 class InventorySyncState(SQLModel, table=True):

@@ -3,9 +3,7 @@ together, and reading them back a page at a time."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -13,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.auth.principal import Principal
-from app.errors import Unprocessable
+from app.http.cursors import decode_cursor, encode_cursor
 
 
 def record(
@@ -39,20 +37,6 @@ def record(
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-
-
-def _encode_cursor(event: AuditEvent) -> str:
-    raw = json.dumps([event.at.isoformat(), event.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, event_id = json.loads(raw)
-        return dt.datetime.fromisoformat(at), int(event_id)
-    except (ValueError, TypeError):
-        raise Unprocessable.field("query.cursor", "not a cursor this API returned") from None
 
 
 async def list_events(
@@ -83,11 +67,12 @@ async def list_events(
     if until is not None:
         query = query.where(AuditEvent.at < _utc(until))  # type: ignore[operator]
     if cursor:
-        at, last_id = _decode_cursor(cursor)
+        at, last_id = decode_cursor(cursor)
         query = query.where(
             or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < last_id))  # type: ignore[arg-type,operator]
         )
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
     rows = list((await session.execute(query)).scalars())
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = encode_cursor(last.at, last.id) if last else None  # type: ignore[arg-type]
     return rows[:limit], next_cursor

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from typing import Any
@@ -17,7 +16,8 @@ from app.certificates.models import (
     labels_text,
 )
 from app.db import utcnow
-from app.errors import NotFound, Unprocessable
+from app.errors import NotFound
+from app.http.cursors import decode_cursor, encode_cursor
 from app.webhooks.lifecycle import certificate_changed
 
 SORTS = {
@@ -86,19 +86,7 @@ async def list_events(session: AsyncSession, cert: Certificate) -> list[Certific
 
 
 def _encode_cursor(sort: str, cert: Certificate) -> str:
-    column = SORTS[sort][0].key
-    value = getattr(cert, column)
-    raw = json.dumps([value.isoformat() if value else None, cert.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime | None, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, cert_id = json.loads(raw)
-        return (dt.datetime.fromisoformat(value) if value else None), str(cert_id)
-    except (ValueError, TypeError):
-        raise Unprocessable.field("query.cursor", "not a cursor this API returned") from None
+    return encode_cursor(getattr(cert, SORTS[sort][0].key), cert.id)
 
 
 async def list_certificates(
@@ -137,7 +125,7 @@ async def list_certificates(
     if sort.lstrip("-") == "not_after":
         query = query.where(Certificate.not_after.is_not(None))  # type: ignore[union-attr]
     if cursor:
-        value, last_id = _decode_cursor(cursor)
+        value, last_id = decode_cursor(cursor)
         # The redundant bound lets the planner start the index scan at the cursor instead of
         # filtering every row before it (PostgreSQL ignores the OR for the index range).
         if descending:

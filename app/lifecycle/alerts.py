@@ -9,9 +9,7 @@ when two checks race.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import logging
 from typing import Any
 
@@ -21,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, NotFound
+from app.http.cursors import decode_cursor, encode_cursor
 from app.lifecycle import windows
 from app.lifecycle.models import Alert, AlertKind, AlertSeverity, AlertStatus
 from app.metrics.registry import record_alert
@@ -229,20 +228,6 @@ def acknowledge(alert: Alert, subject: str, now: dt.datetime) -> Alert:
     return alert
 
 
-def _encode_cursor(alert: Alert) -> str:
-    raw = json.dumps([alert.created_at.isoformat(), alert.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, alert_id = json.loads(raw)
-        return dt.datetime.fromisoformat(created), str(alert_id)
-    except (ValueError, TypeError):
-        raise Unprocessable.field("query.cursor", "not a cursor this API returned") from None
-
-
 async def list_alerts(
     session: AsyncSession,
     tenant_id: str,
@@ -268,7 +253,7 @@ async def list_alerts(
     if certificate_id:
         query = query.where(Alert.certificate_id == certificate_id)
     if cursor:
-        created, last_id = _decode_cursor(cursor)
+        created, last_id = decode_cursor(cursor)
         query = query.where(
             or_(
                 Alert.created_at < created,  # type: ignore[operator]
@@ -277,5 +262,6 @@ async def list_alerts(
         )
     query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
     rows = list((await session.execute(query)).scalars())
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = encode_cursor(last.created_at, last.id) if last else None
     return rows[:limit], next_cursor

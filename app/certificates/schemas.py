@@ -96,6 +96,9 @@ class CertificatePublic(BaseModel):
     key_type: str
     key_source: Literal["csr", "generated"]
     serial: str | None
+    backend_ref: str | None = Field(
+        description="the CA's reference: the SCM sslId, or the ACME certificate URL"
+    )
     not_before: dt.datetime | None
     not_after: dt.datetime | None
     issuer_dn: str | None

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.products import PRODUCTS, Product
 from app.certificates.models import Certificate, CertificateSource, CertificateStatus
+from app.certificates.service import transition
 from app.db import utcnow
 from app.inventory.leaf import LeafFacts, read_leaf, to_pem
 from app.inventory.models import InventorySyncState
@@ -57,6 +58,7 @@ class SyncReport:
     looked_at: int = 0  # details fetched
     imported: int = 0
     pending: int = 0  # not final yet; looked at again next run
+    revoked: int = 0  # held as issued here, revoked in SCM meanwhile
     complete: bool = True  # False when the listing changed while paging, or time ran out
     out_of_time: bool = False  # stopped at the time budget; the caller should run again
 
@@ -67,6 +69,7 @@ class SyncReport:
             "looked_at": self.looked_at,
             "imported": self.imported,
             "pending": self.pending,
+            "revoked": self.revoked,
             "complete": self.complete,
             "out_of_time": self.out_of_time,
         }
@@ -246,6 +249,41 @@ class _Run:
         self.report.imported += 1
 
 
+async def notice_revocations(
+    session: AsyncSession, org: Organization, config: ScmBackendConfig, client: ScmClient
+) -> int:
+    """Certificates held here as issued (imported or ordered through the broker) that SCM now
+    lists as Revoked were revoked outside the broker (SCM's UI, another tool): record it, so
+    monitoring and renewal stop treating them as live. One filtered listing per run."""
+    with timed_ca_call("scm", "list"):
+        revoked_refs = {
+            str(summary.ssl_id)
+            async for summary in client.list_certificates(org_id=config.org_id, status="Revoked")
+        }
+    if not revoked_refs:
+        return 0
+    live = await session.execute(
+        select(Certificate).where(
+            Certificate.organization_id == org.id,
+            Certificate.backend == "scm",
+            Certificate.status.in_((CertificateStatus.ISSUED, CertificateStatus.SUPERSEDED)),  # type: ignore[attr-defined]
+            Certificate.backend_ref.in_(sorted(revoked_refs)),  # type: ignore[union-attr]
+        )
+    )
+    noticed = 0
+    for cert in live.scalars():
+        cert.revoked_at = cert.revoked_at or utcnow()
+        transition(
+            session,
+            cert,
+            CertificateStatus.REVOKED,
+            ACTOR,
+            f"revoked in SCM outside the broker (order {cert.backend_ref})",
+        )
+        noticed += 1
+    return noticed
+
+
 async def sync_organization(
     session: AsyncSession,
     org: Organization,
@@ -323,6 +361,8 @@ async def sync_organization(
     state.total_imported += report.imported
     session.add(state)
     report.pending = len(run.pending)
+    if not report.out_of_time:
+        report.revoked = await notice_revocations(session, org, config, client)
     record_import(CertificateSource.SCM_IMPORT.value, report.imported)
     return report
 

@@ -256,3 +256,37 @@ async def test_a_run_out_of_time_is_continued_by_the_next(
         assert finished.complete and finished.imported >= 1
         await session.commit()
     assert str(ssl_id) in await imported_ids(runtime, org_body["id"])
+
+
+async def test_revocation_in_scm_outside_the_broker_is_noticed(
+    tenant: Tenant, scm_sandbox: ScmSandbox
+) -> None:
+    org = await create_org(
+        tenant, allowed_domains=["example.com"], scm=scm_settings(scm_sandbox, org_id=SCM_ORG)
+    )
+    ordered = await tenant.http.post(
+        "/v1/certificates",
+        json={
+            "organization_id": org["id"],
+            "product": "instantssl",
+            "common_name": f"revoked-{uuid.uuid4().hex[:8]}.example.com",
+        },
+        headers=tenant.as_("requester"),
+    )
+    cert = await wait_for_status(tenant, ordered.json()["id"], {"issued", "failed"})
+    assert cert["status"] == "issued", cert
+    async with scm_sandbox.client(timeout=10) as http:  # someone revokes it in SCM's own UI
+        answer = await http.post(
+            f"/ssl/v1/revoke/{cert['backend_ref']}",
+            json={"reasonCode": 1, "reason": "key leaked"},
+        )
+    assert answer.status_code == 204, answer.text
+
+    job = await run_sync(tenant)
+    assert job["state"] == "succeeded"
+    now = await tenant.http.get(f"/v1/certificates/{cert['id']}", headers=tenant.as_("requester"))
+    assert now.json()["status"] == "revoked"
+    events = await tenant.http.get(
+        f"/v1/certificates/{cert['id']}/events", headers=tenant.as_("requester")
+    )
+    assert "revoked in SCM outside the broker" in events.json()[-1]["message"]

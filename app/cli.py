@@ -129,6 +129,20 @@ def _signing_keys_rotate(_args: argparse.Namespace) -> None:
     print(f"new signing key {asyncio.run(_with_session(work))}")
 
 
+def _secrets_reencrypt(_args: argparse.Namespace) -> None:
+    from app.crypto.rotation import reencrypt_all
+
+    _load_all_tables()
+
+    async def work(session, runtime):
+        return await reencrypt_all(session, runtime.secretbox)
+
+    counts = asyncio.run(_with_session(work))
+    for column, count in counts.items():
+        print(f"{column}: {count} re-encrypted")
+    print("every secret is now sealed under the active data key")
+
+
 def _demo(args: argparse.Namespace) -> None:
     from app.demo import SandboxWiring, bootstrap_demo
 
@@ -195,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("rotate", help="start signing with a new key").set_defaults(
         func=_signing_keys_rotate
     )
+
+    secrets_cmd = sub.add_parser("secrets", help="secrets at rest").add_subparsers(
+        dest="action", required=True
+    )
+    secrets_cmd.add_parser(
+        "reencrypt", help="re-seal every stored secret under CERTBROKER_DATA_KEY_ID"
+    ).set_defaults(func=_secrets_reencrypt)
 
     demo = sub.add_parser("demo", help="create the demo tenant and API client if missing")
     demo.add_argument("--credentials-file", default="var/demo-credentials.json")

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.crypto.rotation import encrypted_column
 from app.db import UTCDateTime, utcnow
 
 
@@ -25,6 +26,11 @@ class AcmeAccountKey(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+def account_key_context(row: AcmeAccountKey) -> str:
+    """The associated data an account key is sealed with: it belongs to this directory+scope."""
+    return f"acme-account:{row.directory_url}:{row.scope}"
+
+
 class Http01Token(SQLModel, table=True):
     """Public by nature (the CA fetches it unauthenticated); kept only while a challenge runs."""
 
@@ -33,3 +39,7 @@ class Http01Token(SQLModel, table=True):
     token: str = Field(primary_key=True, max_length=256)
     key_authorization: str = Field(max_length=600)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Sealed with the data keys; `certbroker secrets reencrypt` moves them to the active key.
+encrypted_column(AcmeAccountKey, "key_pem", account_key_context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from app.acme_state.models import AcmeAccountKey, Http01Token
+from app.acme_state.models import AcmeAccountKey, Http01Token, account_key_context
 from app.db import session_scope, utcnow
 from app.issuers.acme.accounts import StoredAccount
 from app.runtime import Runtime
@@ -31,7 +31,7 @@ class DbAccountStore:
             ).scalar_one_or_none()
         if row is None:
             return None
-        key_pem = self.runtime.secretbox.decrypt_str(row.key_pem, context=self._context(row))
+        key_pem = self.runtime.secretbox.decrypt_str(row.key_pem, context=account_key_context(row))
         return StoredAccount(key_pem=key_pem, account_url=row.account_url)
 
     async def put(self, directory_url: str, scope: str, account: StoredAccount) -> None:
@@ -47,15 +47,11 @@ class DbAccountStore:
             if row is None:
                 row = AcmeAccountKey(directory_url=directory_url, scope=scope, key_pem="")
             row.key_pem = self.runtime.secretbox.encrypt(
-                account.key_pem, context=self._context(row)
+                account.key_pem, context=account_key_context(row)
             )
             row.account_url = account.account_url
             row.updated_at = utcnow()
             session.add(row)
-
-    @staticmethod
-    def _context(row: AcmeAccountKey) -> str:
-        return f"acme-account:{row.directory_url}:{row.scope}"
 
 
 class DbHttp01Responder:

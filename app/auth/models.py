@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
+from app.crypto.rotation import encrypted_column
 from app.db import UTCDateTime, enum_column, utcnow
 
 
@@ -31,3 +32,7 @@ class SigningKey(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     retire_at: dt.datetime = Field(sa_type=UTCDateTime)  # stops signing
     expires_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)  # stops verifying
+
+
+# Sealed with the data keys; `certbroker secrets reencrypt` moves them to the active key.
+encrypted_column(SigningKey, "private_key_encrypted", lambda key: key.kid)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.crypto.rotation import encrypted_column
 from app.db import UTCDateTime, enum_column, new_id, utcnow
 
 
@@ -153,3 +154,7 @@ def names_text(names: list[str]) -> str:
 
 def labels_text(labels: dict[str, str]) -> str:
     return json.dumps(labels, sort_keys=True, separators=(",", ":"))
+
+
+# Sealed with the data keys; `certbroker secrets reencrypt` moves them to the active key.
+encrypted_column(Certificate, "private_key", lambda cert: f"certificate:{cert.id}")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.crypto.rotation import encrypted_column
 from app.db import UTCDateTime, new_id, utcnow
 
 
@@ -47,3 +48,9 @@ class Organization(SQLModel, table=True):
     )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Sealed with the data keys; `certbroker secrets reencrypt` moves them to the active key.
+encrypted_column(Organization, "scm_secret", lambda org: f"org:{org.id}:scm")
+encrypted_column(Organization, "acme_eab_secret", lambda org: f"org:{org.id}:acme")
+encrypted_column(Organization, "dns_secret", lambda org: f"org:{org.id}:dns")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, String, Text
 from sqlmodel import Field, Relationship, SQLModel
 
+from app.crypto.rotation import encrypted_column
 from app.db import UTCDateTime, new_id, utcnow
 
 
@@ -106,3 +107,7 @@ class WebhookDelivery(SQLModel, table=True):
     # Never loaded (lazy="raise"); it tells the unit of work to insert the event first when
     # both are new in one flush, as they are when an event fans out.
     event: WebhookEvent = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+
+# Sealed with the data keys; `certbroker secrets reencrypt` moves them to the active key.
+encrypted_column(WebhookSubscription, "secret", lambda sub: f"webhook:{sub.id}")

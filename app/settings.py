@@ -41,6 +41,9 @@ class JobSettings(BaseModel):
     # A job whose Redis entry vanished is re-enqueued after this long without progress.
     stale_after_seconds: int = 60
     relay_batch: int = 100
+    # The periodic schedules (renewals, expiry checks, inventory sync). The reconciler always
+    # runs; tests switch the schedules off and drive those functions with their own clock.
+    schedules_enabled: bool = True
 
 
 class WebhookSettings(BaseModel):

@@ -23,6 +23,9 @@ class FaultRule(BaseModel):
     drop: bool = False  # close the socket without an answer instead of answering `status`
     after: bool = False  # let the request take effect first (an ambiguous outcome)
     retry_after: int | None = None  # Retry-After header, e.g. with 429
+    # The SCM error body: e.g. 400 with code -195 "CA unavailable, retry later".
+    code: int = -1
+    description: str | None = None
 
     def matches(self, method: str, api_path: str) -> bool:
         return (
@@ -72,8 +75,15 @@ def api_path(path: str) -> str | None:
     return None
 
 
-async def send_status(send, status: int, retry_after: int | None = None) -> None:
-    body = json.dumps({"code": -1, "description": f"Injected fault: HTTP {status}"}).encode()
+async def send_status(
+    send,
+    status: int,
+    retry_after: int | None = None,
+    code: int = -1,
+    description: str | None = None,
+) -> None:
+    text = description or f"Injected fault: HTTP {status}"
+    body = json.dumps({"code": code, "description": text}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))

@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import random
 
-from app.sandbox.scm.faults import ENROLL_PATH, api_path, drop_connection, send_status, swallow
+from app.sandbox.scm.faults import (
+    ENROLL_PATH,
+    FaultRule,
+    api_path,
+    drop_connection,
+    send_status,
+    swallow,
+)
 from app.sandbox.scm.store import ScmStore
 
 
@@ -38,7 +45,7 @@ class TrafficMiddleware:
             await asyncio.sleep(faults.latency_ms / 1000)
         rule = faults.take_rule(method, path)
         if rule and not rule.after:
-            await self._fail(rule.drop, rule.status, rule.retry_after, receive, send)
+            await self._fail_rule(rule, receive, send)
             return
         if rule is None and faults.targets(path) and await self._random_fault(receive, send):
             return
@@ -51,7 +58,7 @@ class TrafficMiddleware:
             return
         if rule and rule.after:
             await self.app(scope, receive, swallow)
-            await self._fail(rule.drop, rule.status, rule.retry_after, receive, send)
+            await self._fail_rule(rule, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -67,6 +74,13 @@ class TrafficMiddleware:
             await send_status(send, faults.error_status)
             return True
         return False
+
+    async def _fail_rule(self, rule: FaultRule, receive, send) -> None:
+        if rule.drop:
+            await drop_connection(receive, send)
+            return
+        retry_after = rule.retry_after if rule.status != 429 else rule.retry_after or 1
+        await send_status(send, rule.status, retry_after, rule.code, rule.description)
 
     @staticmethod
     async def _fail(drop: bool, status: int, retry_after: int | None, receive, send) -> None:

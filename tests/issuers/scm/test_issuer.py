@@ -159,6 +159,30 @@ async def test_transient_errors_are_pending_and_never_duplicate(
     assert await control.enrollments_for(request.csr_pem) == 1
 
 
+async def test_ca_unavailable_is_pending_and_then_issues_once(issuer, sandbox, control, unique_cn):
+    """SCM answers 400 with -195 when the CA behind it is down: wait and try again."""
+    request = issue_request(sandbox, unique_cn)
+    await control.faults(
+        rules=[
+            {
+                "path": "/ssl/v1/enroll",
+                "count": 2,
+                "status": 400,
+                "code": -195,
+                "description": "CA is not available now, please try again later.",
+            }
+        ]
+    )
+    result = await issuer.advance(request)
+    assert result.outcome is StepOutcome.PENDING and result.retry_after >= 1
+    assert await control.enrollments_for(request.csr_pem) == 0
+    await control.clear_faults()
+    request.state = result.state
+    result = await drive(issuer, request)
+    assert result.outcome is StepOutcome.ISSUED
+    assert await control.enrollments_for(request.csr_pem) == 1
+
+
 async def test_crash_after_enroll_resumes_without_second_order(issuer, sandbox, control, unique_cn):
     request = issue_request(sandbox, unique_cn)
     first = await issuer.advance(request)  # its state is "lost": the job crashed before commit

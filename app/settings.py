@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     sandbox_mode: bool = False
+    # Also write HTTP-01 tokens under <dir>/.well-known/acme-challenge/ for a web server that
+    # fronts the validated names; the API answers them from the database either way. A
+    # deployment setting, not an organization's: tenants must not choose where files go.
+    acme_http01_webroot: str | None = None
     # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
     ca_host_allowlist: list[str] = [
         "cert-manager.com",

@@ -19,6 +19,7 @@ from app.jobs.service import JobResult, PermanentJobError
 from app.lifecycle.renewal import on_certificate_issued
 from app.organizations.models import Organization
 from app.organizations.service import acme_backend_config, scm_backend_config
+from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.issuance")
 
@@ -30,10 +31,13 @@ STEP_BUDGET_SECONDS = 20.0
 INLINE_WAIT_LIMIT = 1.0
 
 
-def backend_config(org: Organization, cert: Certificate, box) -> dict:
+def backend_config(org: Organization, cert: Certificate, runtime: Runtime) -> dict:
     if cert.backend == Backend.ACME.value:
-        return acme_backend_config(org, box)
-    config = scm_backend_config(org, box)
+        config = acme_backend_config(org, runtime.secretbox)
+        if runtime.settings.acme_http01_webroot:
+            config["webroot"] = runtime.settings.acme_http01_webroot
+        return config
+    config = scm_backend_config(org, runtime.secretbox)
     if cert.backend_state.get("broker_approved"):
         config["approve_at_ca"] = True
     return config
@@ -77,7 +81,7 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
             sans=list(cert.names),
             product=cert.product,
             term_days=cert.term_days,
-            backend_config=backend_config(org, cert, runtime.secretbox),
+            backend_config=backend_config(org, cert, runtime),
             comments=cert.comments,
             state=dict(cert.backend_state),
         )
@@ -148,9 +152,7 @@ async def revoke_certificate(ctx: JobContext) -> JobResult:
     assert org is not None
     reason = int(ctx.job.payload.get("reason", 0))
     issuer = runtime.issuers.get(cert.backend)
-    await issuer.revoke(
-        backend_config(org, cert, runtime.secretbox), cert.leaf_pem, cert.backend_ref, reason
-    )
+    await issuer.revoke(backend_config(org, cert, runtime), cert.leaf_pem, cert.backend_ref, reason)
     cert.revoked_at = utcnow()
     cert.revocation_reason = reason
     transition(

@@ -252,3 +252,34 @@ async def test_dv_with_eab_fetched_from_scm(
     org_now = await tenant.http.get(f"/v1/organizations/{org['id']}", headers=tenant.as_("admin"))
     assert org_now.json()["acme"]["eab_kid"] == credentials.kid
     assert org_now.json()["acme"]["eab_hmac_key_set"] is True
+
+
+async def test_http01_tokens_also_written_to_a_webroot(
+    tenant: Tenant,
+    broker_pebble: PebbleServer,
+    settings,
+    tmp_path,  # noqa: ANN001
+) -> None:
+    """With the deployment's webroot set, tokens are also written where a web server in front
+    of the names can serve them (and removed afterwards); the API still answers them."""
+    settings.acme_http01_webroot = str(tmp_path)
+    try:
+        org = await create_org(
+            tenant, allowed_domains=["example.com"], acme=acme_settings(broker_pebble)
+        )
+        answer = await tenant.http.post(
+            "/v1/certificates",
+            json={
+                "organization_id": org["id"],
+                "product": "positivessl",
+                "common_name": "webroot.example.com",
+            },
+            headers=tenant.as_("requester"),
+        )
+        cert = await wait_for_status(tenant, answer.json()["id"], {"issued", "failed"})
+    finally:
+        settings.acme_http01_webroot = None
+    assert cert["status"] == "issued", cert["status_reason"]
+    challenge_dir = tmp_path / ".well-known" / "acme-challenge"
+    assert challenge_dir.is_dir()
+    assert list(challenge_dir.iterdir()) == []  # cleaned up after validation

@@ -258,7 +258,7 @@ async def test_http01_tokens_also_written_to_a_webroot(
     tenant: Tenant,
     broker_pebble: PebbleServer,
     settings,
-    tmp_path,  # noqa: ANN001
+    tmp_path,
 ) -> None:
     """With the deployment's webroot set, tokens are also written where a web server in front
     of the names can serve them (and removed afterwards); the API still answers them."""

@@ -13,11 +13,11 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
 from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
-from app.issuers.scm.config import ScmBackendConfig
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
 from app.lifecycle.renewal import on_certificate_issued
 from app.organizations.models import Organization
+from app.organizations.scm_access import scm_client_for
 from app.organizations.service import acme_backend_config, scm_backend_config
 from app.runtime import Runtime
 
@@ -49,8 +49,7 @@ async def ensure_eab(ctx: JobContext, org: Organization) -> None:
     acme = org.acme or {}
     if not acme.get("eab_from_scm") or (acme.get("eab_kid") and org.acme_eab_secret):
         return
-    config = ScmBackendConfig.model_validate(scm_backend_config(org, ctx.runtime.secretbox))
-    client = ctx.runtime.scm_pool.get(config)  # type: ignore[union-attr]
+    config, client = scm_client_for(ctx.runtime, org)
     server = acme.get("scm_acme_server") or acme["directory_url"]
     credentials = await client.eab_credentials(config.org_id, server)
     org.acme = {**acme, "eab_kid": credentials.kid}

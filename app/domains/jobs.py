@@ -12,13 +12,12 @@ from app.domains.service import (
     mark_validated,
     settle_waiting_certificates,
 )
-from app.issuers.scm.config import ScmBackendConfig
 from app.issuers.scm.dcv import DcvInstructions, DcvMethod
 from app.issuers.scm.errors import ScmError, ScmValidationError
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult
 from app.organizations.models import Organization
-from app.organizations.service import scm_backend_config
+from app.organizations.scm_access import scm_client_for
 
 FIRST_POLL = 0.5
 MAX_POLL = 300.0
@@ -35,11 +34,6 @@ def instructions_json(instructions: DcvInstructions) -> dict:
         "emails": instructions.emails or None,
     }
     return {"method": instructions.method.value, **{k: v for k, v in fields.items() if v}}
-
-
-def scm_client(ctx: JobContext, org: Organization):
-    config = ScmBackendConfig.model_validate(scm_backend_config(org, ctx.runtime.secretbox))
-    return config, ctx.runtime.scm_pool.get(config)
 
 
 async def register_at_scm(client, domain: Domain, org_id: int) -> None:
@@ -66,7 +60,7 @@ async def follow_validation(ctx: JobContext) -> JobResult:
     domain = await session.get(Domain, validation.domain_id)
     org = await session.get(Organization, domain.organization_id) if domain else None
     assert domain is not None and org is not None
-    config, client = scm_client(ctx, org)
+    config, client = scm_client_for(ctx.runtime, org)
     domain.last_checked_at = utcnow()
     session.add_all([domain, validation])
     try:

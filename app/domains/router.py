@@ -15,11 +15,11 @@ from app.domains.jobs import instructions_json, register_at_scm
 from app.domains.models import Domain
 from app.domains.schemas import DomainCreate, DomainPublic, ValidationCreate, ValidationPublic
 from app.errors import ServiceUnavailable, Unprocessable
-from app.issuers.scm.config import ScmBackendConfig
 from app.issuers.scm.dcv import DcvMethod
 from app.issuers.scm.errors import ScmError, ScmValidationError
 from app.organizations.models import Organization
-from app.organizations.service import get_organization, scm_backend_config
+from app.organizations.scm_access import scm_client_for
+from app.organizations.service import get_organization
 
 router = APIRouter(prefix="/v1/domains", tags=["domains"])
 
@@ -106,8 +106,7 @@ async def start_validation(
     then follows the validation to `validated`, `failed` or `expired`."""
     domain = await service.get_domain(session, domain_id, caller.tenant_id)
     org = await get_organization(session, domain.organization_id, caller.tenant_id)
-    config = ScmBackendConfig.model_validate(scm_backend_config(org, runtime.secretbox))
-    client = runtime.scm_pool.get(config)  # type: ignore[union-attr]
+    config, client = scm_client_for(runtime, org)
     instructions: dict = {}
     method = DcvMethod(body.method)
     try:

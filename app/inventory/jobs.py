@@ -14,14 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import session_scope
 from app.errors import Unprocessable
 from app.inventory.sync import sync_organization
-from app.issuers.scm.config import ScmBackendConfig
 from app.issuers.scm.errors import ScmError
-from app.issuers.scm.pool import ScmClientPool
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.models import Job
 from app.jobs.service import JobResult, PermanentJobError, enqueue_job
 from app.organizations.models import Organization
-from app.organizations.service import get_organization, scm_backend_config
+from app.organizations.scm_access import scm_client_for
+from app.organizations.service import get_organization
 from app.outbox import nudge
 from app.runtime import Runtime
 from app.settings import Settings
@@ -82,7 +81,6 @@ async def _organizations(
 async def sync_inventory(ctx: JobContext) -> JobResult:
     session, runtime = ctx.session, ctx.runtime
     assert ctx.job.tenant_id is not None
-    pool = runtime.scm_pool or ScmClientPool()
     orgs = await _organizations(session, ctx.job.tenant_id, ctx.job.payload.get("organization_id"))
     reports, errors = [], []
     started = time.monotonic()
@@ -91,7 +89,7 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
         if left <= 0:
             return JobResult.later(1.0, "time budget used; continuing")
         try:
-            config = ScmBackendConfig.model_validate(scm_backend_config(org, runtime.secretbox))
+            config, client = scm_client_for(runtime, org)
         except ValueError as exc:
             errors.append(f"{org.name}: SCM settings are invalid: {exc}")
             continue
@@ -100,7 +98,7 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
                 session,
                 org,
                 config,
-                pool.get(config),
+                client,
                 checkpoint=session.commit,
                 budget_seconds=left,
             )

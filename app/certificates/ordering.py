@@ -59,12 +59,8 @@ class OrderPlan:
 
 
 def requested_names(body: CertificateCreate) -> list[str]:
-    names: list[str] = []
-    for raw in [body.common_name, *body.sans]:
-        name = normalise(raw)
-        if name not in names:
-            names.append(name)
-    return names
+    """Every name, normalised, the common name first; a repeat is kept for the policy to name."""
+    return [normalise(raw) for raw in [body.common_name, *body.sans]]
 
 
 async def plan_order(
@@ -75,9 +71,6 @@ async def plan_order(
 ) -> OrderPlan:
     """Run every check; `runtime` enables those that need the network (DNS delegation)."""
     plan = OrderPlan(names=requested_names(body))
-    # A repeated name is the caller's mistake worth naming, not silently dropped.
-    if len(set(map(normalise, [body.common_name, *body.sans]))) != len(body.sans) + 1:
-        plan.problems.append(policy.FieldProblem("body.sans", "names are repeated", "duplicate"))
     plan.org = await get_organization(session, body.organization_id, tenant_id)
     org_rules = org_policy(plan.org)
     plan.product = get_product(body.product)
@@ -236,27 +229,33 @@ async def request_certificate(
                 certificate_id=cert.id,
             )
         )
-    requested = transition(
-        session,
-        cert,
-        None,
-        principal.subject,
-        f"requested {plan.product.name} for {', '.join(plan.names)} via {plan.backend.value}",
+    # The first event lands the certificate in its first real status, so the history never
+    # shows a step it did not take.
+    requested = (
+        f"requested {plan.product.name} for {', '.join(plan.names)} via {plan.backend.value}"
     )
-    requested.from_status = None
+    if plan.approval_required:
+        cert.status = CertificateStatus.PENDING_APPROVAL
+        message = (
+            f"{requested}; waiting for a {cert.validation_level} approver of {plan.org.name!r}"
+        )
+    elif plan.needs_validation:
+        cert.status = CertificateStatus.PENDING_VALIDATION
+        message = (
+            f"{requested}; waiting for domain validation of {', '.join(plan.needs_validation)}"
+        )
+    else:
+        cert.status = CertificateStatus.SUBMITTED
+        message = f"{requested}; submitted to {cert.backend}"
+    transition(session, cert, None, principal.subject, message).from_status = None
     if plan.approval_required:
         from app.approvals.service import open_approval
 
-        transition(
-            session,
-            cert,
-            CertificateStatus.PENDING_APPROVAL,
-            "certbroker",
-            f"waiting for a {cert.validation_level} approver of {plan.org.name!r}",
-        )
         await open_approval(session, cert, plan.org, principal.subject)
+    elif plan.needs_validation:
+        await start_validation_for_order(session, cert, plan.org, plan.needs_validation)
     else:
-        await submit_for_issuance(session, cert, plan.org, principal.subject)
+        await _enqueue_issuance(session, cert)
     return cert, True
 
 
@@ -297,6 +296,10 @@ async def submit_for_issuance(
 
 async def queue_issuance(session: AsyncSession, cert: Certificate, actor: str) -> None:
     transition(session, cert, CertificateStatus.SUBMITTED, actor, f"submitted to {cert.backend}")
+    await _enqueue_issuance(session, cert)
+
+
+async def _enqueue_issuance(session: AsyncSession, cert: Certificate) -> None:
     job = await enqueue_job(
         session,
         ISSUE_JOB,

@@ -71,6 +71,7 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
     if cert.backend == Backend.ACME.value:
         await ensure_eab(ctx, org)
     issuer = runtime.issuers.get(cert.backend)
+    config = backend_config(org, cert, runtime)  # decrypted once per execution, not per step
     started = time.monotonic()
     while True:
         request = IssueRequest(
@@ -80,7 +81,7 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
             sans=list(cert.names),
             product=cert.product,
             term_days=cert.term_days,
-            backend_config=backend_config(org, cert, runtime),
+            backend_config=config,
             comments=cert.comments,
             state=dict(cert.backend_state),
         )

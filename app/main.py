@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.dashboard.router import install_dashboard
 from app.http.docs import install_docs
 from app.http.problems import install_problem_handlers
 from app.http.request_context import RequestContextMiddleware
@@ -64,5 +65,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_problem_handlers(app)
     include_routers(app)
     install_docs(app)
+    install_dashboard(app, settings)
     install_openapi(app, settings)
     return app

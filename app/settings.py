@@ -23,6 +23,27 @@ class ExternalIdp(BaseModel):
     tenant_claim: str = "tenant"
     scope_claim: str = "scope"
     algorithms: list[str] = ["RS256", "ES256"]
+    # Sign-in to the dashboard through this IdP (authorization code with PKCE, a public client):
+    # all three set, or none.
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    dashboard_client_id: str | None = None
+    dashboard_scope: str = "openid"
+    display_name: str | None = None
+
+    @model_validator(mode="after")
+    def _dashboard_sign_in_complete(self) -> ExternalIdp:
+        parts = (self.authorization_endpoint, self.token_endpoint, self.dashboard_client_id)
+        if any(parts) and not all(parts):
+            raise ValueError(
+                "dashboard sign-in needs authorization_endpoint, token_endpoint and "
+                "dashboard_client_id together"
+            )
+        return self
+
+    @property
+    def offers_dashboard_sign_in(self) -> bool:
+        return self.dashboard_client_id is not None
 
 
 class AuthSettings(BaseModel):

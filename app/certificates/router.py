@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -110,6 +110,10 @@ async def list_certificates(
     expires_before: dt.datetime | None = None,
     expires_after: dt.datetime | None = None,
     label: Annotated[list[str], Query(description="key=value, repeatable")] = [],  # noqa: B006
+    source: Annotated[
+        Literal["broker", "scm_import", "upload"] | None,
+        Query(description="ordered through the broker, imported from SCM, or uploaded"),
+    ] = None,
     sort: Annotated[str, Query(pattern="^-?(created_at|not_after)$")] = "-created_at",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -125,6 +129,7 @@ async def list_certificates(
         expires_before=expires_before,
         expires_after=expires_after,
         label=_labels(label),
+        source=source,
         sort=sort,
         cursor=cursor,
         limit=limit,

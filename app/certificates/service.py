@@ -101,6 +101,7 @@ async def list_certificates(
     expires_before: dt.datetime | None = None,
     expires_after: dt.datetime | None = None,
     label: dict[str, str] | None = None,
+    source: str | None = None,
     sort: str = "-created_at",
     cursor: str | None = None,
     limit: int = 50,
@@ -115,6 +116,8 @@ async def list_certificates(
         query = query.where(Certificate.validation_level == validation_level)
     if organization_id:
         query = query.where(Certificate.organization_id == organization_id)
+    if source:
+        query = query.where(Certificate.source == source)
     if name:
         needle = name.strip().lower().replace("%", "").replace("_", r"\_")
         query = query.where(Certificate.names_text.like(f"%{needle}%", escape="\\"))  # type: ignore[attr-defined]

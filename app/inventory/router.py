@@ -13,12 +13,14 @@ from app.deps import DbSession
 from app.inventory.jobs import request_sync
 from app.inventory.schemas import (
     CertificateUpload,
+    ExpiryTimeline,
     InventorySummary,
     SyncRequest,
     SyncStatePublic,
 )
 from app.inventory.summary import inventory_summary
 from app.inventory.sync import sync_states
+from app.inventory.timeline import expiry_timeline
 from app.inventory.upload import upload_certificate
 from app.jobs.schemas import JobPublic
 
@@ -92,3 +94,21 @@ async def summary(
     """Counts of your tenant's certificates by status, product, backend, issuer, source and
     time to expiry (expired, under 7, 14, 30 or 90 days, later)."""
     return await inventory_summary(session, caller.tenant_id, organization_id)
+
+
+@router.get(
+    "/expiry-timeline",
+    operation_id="inventory_expiry_timeline",
+    response_model=ExpiryTimeline,
+    responses={404: {"description": "No such organization in your tenant"}},
+)
+async def timeline(
+    session: DbSession,
+    caller: Reader,
+    organization_id: Annotated[str | None, Query(description="only this organization")] = None,
+    weeks: Annotated[int, Query(ge=1, le=52, description="how many weeks ahead")] = 13,
+) -> ExpiryTimeline:
+    """Issued certificates expiring in each of the next `weeks` weeks (a quarter by default),
+    each week marked with the alert band it starts in (under 7, 14 or 30 days left), plus
+    those already expired and those expiring later. Counted in the database."""
+    return await expiry_timeline(session, caller.tenant_id, organization_id, weeks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +47,7 @@ class InventorySummary(BaseModel):
                     "total": 12,
                     "by_status": {"issued": 9, "expired": 2, "revoked": 1},
                     "by_product": {"instantssl": 6, "positivessl": 3, "external": 3},
+                    "by_validation_level": {"OV": 6, "DV": 5, "EV": 1},
                     "by_backend": {"scm": 8, "acme": 2, "external": 2},
                     "by_issuer": {"CN=Sectigo RSA Organization Validation CA,O=Sectigo": 8},
                     "by_source": {"broker": 7, "scm_import": 3, "upload": 2},
@@ -66,6 +68,7 @@ class InventorySummary(BaseModel):
     total: int
     by_status: dict[str, int]
     by_product: dict[str, int]
+    by_validation_level: dict[str, int] = Field(description="DV, OV or EV")
     by_backend: dict[str, int] = Field(description="which CA backend: scm, acme or external")
     by_issuer: dict[str, int] = Field(description="issuer DN of issued certificates")
     by_source: dict[str, int] = Field(description="broker, scm_import or upload")
@@ -88,3 +91,40 @@ class SyncStatePublic(BaseModel):
     last_seen: int = Field(description="SCM certificates the last run listed")
     last_imported: int
     total_imported: int
+
+
+class ExpiryWeek(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    count: int = Field(description="issued certificates whose not_after falls in [start, end)")
+    severity: Literal["critical", "high", "warning", "ok"] = Field(
+        description="by the days left at the week's start: under 7 critical, under 14 high, "
+        "under 30 warning, else ok"
+    )
+
+
+class ExpiryTimeline(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "weeks": [
+                        {
+                            "start": "2026-12-02T18:00:00Z",
+                            "end": "2026-12-09T18:00:00Z",
+                            "count": 3,
+                            "severity": "critical",
+                        }
+                    ],
+                    "expired": 2,
+                    "later": 40,
+                    "as_of": "2026-12-02T18:00:00Z",
+                }
+            ]
+        }
+    )
+
+    weeks: list[ExpiryWeek]
+    expired: int = Field(description="issued or expired certificates already past not_after")
+    later: int = Field(description="issued certificates expiring after the last week")
+    as_of: dt.datetime

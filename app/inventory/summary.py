@@ -1,4 +1,4 @@
-"""Inventory counts by status, product, backend, issuer, source and time to expiry.
+"""Inventory counts by status, product, validation level, backend, issuer, source and time to expiry.
 
 Every count is one GROUP BY in the database; no certificate row is loaded.
 """
@@ -36,7 +36,7 @@ async def _grouped(session: AsyncSession, column: Any, scope: list[Any]) -> dict
     rows = await session.execute(
         select(inner.c.key, func.count()).group_by(inner.c.key).order_by(inner.c.key)
     )
-    return {str(key) if key is not None else "unknown": count for key, count in rows.all()}
+    return {str(key) if key not in (None, "") else "unknown": count for key, count in rows.all()}
 
 
 async def inventory_summary(
@@ -59,6 +59,7 @@ async def inventory_summary(
         total=sum(by_status.values()),
         by_status=by_status,
         by_product=await _grouped(session, Certificate.product, scope),
+        by_validation_level=await _grouped(session, Certificate.validation_level, scope),
         by_backend=await _grouped(session, Certificate.backend, scope),
         by_issuer=await _grouped(session, Certificate.issuer_dn, issued),
         by_source=await _grouped(session, Certificate.source, scope),

@@ -1,4 +1,4 @@
-"""Inventory counts by status, product, validation level, backend, issuer, source and time to expiry.
+"""Inventory counts by status, product, level, backend, issuer, source and time to expiry.
 
 Every count is one GROUP BY in the database; no certificate row is loaded.
 """

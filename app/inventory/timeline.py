@@ -47,9 +47,7 @@ async def expiry_timeline(
     ]
     columns.append(func.count().filter(expired_status, not_after < now))
     columns.append(func.count().filter(issued, not_after >= horizon))
-    row = (
-        await session.execute(select(*columns).where(*scope, not_after.is_not(None)))
-    ).one()
+    row = (await session.execute(select(*columns).where(*scope, not_after.is_not(None)))).one()
     return ExpiryTimeline(
         weeks=[
             ExpiryWeek(

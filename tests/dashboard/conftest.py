@@ -58,7 +58,8 @@ class Browser:
             if time.monotonic() > deadline:
                 self.screenshot("failure")
                 logs = self.driver.get_log("browser")
-                raise AssertionError(f"{needle!r} not in {css!r}; page: {self.text()[:2000]}; console: {logs}")
+                page = self.text()[:2000]
+                raise AssertionError(f"{needle!r} not in {css!r}; page: {page}; console: {logs}")
             time.sleep(0.1)
 
     def text(self) -> str:
@@ -81,7 +82,8 @@ class Browser:
         deadline = time.monotonic() + timeout
         while not target.exists() or target.with_suffix(target.suffix + ".crdownload").exists():
             if time.monotonic() > deadline:
-                raise AssertionError(f"{name} not downloaded; have {list(self.downloads.iterdir())}")
+                have = list(self.downloads.iterdir())
+                raise AssertionError(f"{name} not downloaded; have {have}")
             time.sleep(0.1)
         return target
 

@@ -67,6 +67,8 @@ def _secure(response: Response, csp: str) -> Response:
 
 
 class _DashboardFiles(StaticFiles):
+    """Scripts and styles; the policy that matters is the page's, these only repeat it."""
+
     def __init__(self, csp: str) -> None:
         super().__init__(directory=_static_dir())
         self._csp = csp
@@ -94,9 +96,12 @@ def sign_in_options(settings: Settings) -> dict[str, Any]:
 
 
 def install_dashboard(app: FastAPI, settings: Settings) -> None:
-    csp = content_security_policy(settings)
     index = resources.files("app.dashboard") / "static" / "index.html"
-    options = sign_in_options(settings)
+
+    # Read from the app's settings at each call (a handful of IdPs at most), so the page and
+    # its policy always match the IdPs the token validation trusts.
+    def current(request: Request) -> Settings:
+        return request.app.state.settings
 
     @app.get(PREFIX, include_in_schema=False)
     async def dashboard_root() -> Response:
@@ -104,10 +109,12 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
 
     @app.get(f"{PREFIX}/", include_in_schema=False)
     async def dashboard_page(request: Request) -> Response:
-        return _secure(FileResponse(str(index), media_type="text/html"), csp)
+        page = FileResponse(str(index), media_type="text/html")
+        return _secure(page, content_security_policy(current(request)))
 
     @app.get(f"{PREFIX}/config.json", include_in_schema=False)
-    async def dashboard_config() -> Response:
-        return _secure(JSONResponse(options), csp)
+    async def dashboard_config(request: Request) -> Response:
+        settings = current(request)
+        return _secure(JSONResponse(sign_in_options(settings)), content_security_policy(settings))
 
-    app.mount(f"{PREFIX}/static", _DashboardFiles(csp), name="dashboard-static")
+    app.mount(f"{PREFIX}/static", _DashboardFiles(content_security_policy(settings)))

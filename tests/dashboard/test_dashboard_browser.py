@@ -15,9 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from app.auth.external import ExternalIdps
+from app.auth.state import auth_state
 from app.runtime import Runtime
+from app.settings import ExternalIdp
 from tests.auth.factories import TENANT_SCOPES, new_client, new_tenant
 from tests.dashboard.conftest import Browser
+from tests.dashboard.idp import PkceIdp
 from tests.fixtures.e2e import (
     LiveApi,
     Tenant,
@@ -307,3 +311,53 @@ async def test_pages_carry_a_strict_content_security_policy(live_api: LiveApi) -
         page = (await http.get("/dashboard/")).text
         assert "<script>" not in page and " style=" not in page  # nothing inline
         assert (await http.get("/dashboard", follow_redirects=False)).status_code == 307
+
+
+async def test_sign_in_through_the_company_idp_with_pkce(
+    browser: Browser, runtime: Runtime, live_api: LiveApi, tenant: Tenant
+) -> None:
+    org = await create_org(tenant, allowed_domains=["example.com"])
+    auth = runtime.settings.auth
+    saved = auth.external_idps
+    with PkceIdp("dashboard", "certbroker-dashboard", {}) as idp:
+        idp.claims.update(
+            sub="alice@example.test",
+            tenant=tenant.id,
+            scope="certificates:read approvals:write",
+        )
+        auth.external_idps = [
+            *saved,
+            ExternalIdp(
+                issuer=idp.issuer,
+                jwks_url=f"{idp.issuer}/jwks",
+                audience="certbroker-dashboard",
+                algorithms=["ES256"],
+                authorization_endpoint=f"{idp.issuer}/authorize",
+                token_endpoint=f"{idp.issuer}/token",
+                dashboard_client_id="dashboard",
+                dashboard_scope="openid certbroker",
+                display_name="Example SSO",
+            ),
+        ]
+        auth_state(runtime).idps = ExternalIdps(runtime)
+        try:
+
+            def sso() -> None:
+                browser.open(f"{live_api.url}/dashboard/")
+                browser.driver.execute_script("sessionStorage.clear();")
+                browser.open(f"{live_api.url}/dashboard/")
+                browser.wait_text("button.idp", "Example SSO").click()
+                browser.wait_text("#who", "alice@example.test")
+                assert "approvals:write" in browser.find("#who").text
+                browser.find("#total-count")
+                assert "code=" not in browser.driver.current_url  # the code is not left behind
+                browser.go("#/domains")
+                browser.find("#domains-organization")
+                names = [o.text for o in browser.find_all("#domains-organization option")]
+                assert org["name"] in names
+
+            await browser.run(sso)
+        finally:
+            auth.external_idps = saved
+            auth_state(runtime).idps = ExternalIdps(runtime)
+    assert idp.refused == []

@@ -19,20 +19,23 @@ uv:
 deps: uv
 	@uv sync --frozen --quiet
 
-# pebble (the ACME server used by the sandbox and the tests), BIND and lego come from Debian.
+# pebble (the ACME server used by the sandbox and the tests), BIND, lego and Chromium with its
+# driver (the dashboard's browser tests) come from Debian.
 system-deps:
 	@missing=""; \
 	command -v pebble >/dev/null 2>&1 || missing="$$missing pebble"; \
 	command -v named >/dev/null 2>&1 || missing="$$missing bind9"; \
 	command -v nsupdate >/dev/null 2>&1 || missing="$$missing bind9-dnsutils"; \
 	command -v lego >/dev/null 2>&1 || missing="$$missing lego"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-install: deps system-deps ## install uv, the locked dependencies, pebble and BIND when absent
+install: deps system-deps ## install uv, the locked dependencies, pebble, BIND, lego, Chromium when absent
 
 migrate: deps ## upgrade the database to the latest schema
 	@uv run certbroker migrate

@@ -200,6 +200,7 @@ def _print_usage(settings: Settings, credentials_file: Path, credentials: dict[s
         )
     lines += [
         f"  Swagger UI:    {base}/docs  (Authorize → client credentials)",
+        f"  Dashboard:     {base}/dashboard/  (sign in with a client id and secret above)",
         f"  token:         curl -u CLIENT_ID:SECRET -d grant_type=client_credentials"
         f" {base}/oauth/token",
         "",

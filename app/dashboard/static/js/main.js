@@ -30,9 +30,12 @@ function showChrome(current) {
   const signedIn = Boolean(current);
   document.getElementById("nav").hidden = !signedIn;
   document.getElementById("sign-out").hidden = !signedIn;
-  document.getElementById("who").textContent = signedIn
-    ? `${current.subject} · ${current.scopes.join(" ")}`
-    : "";
+  const who = document.getElementById("who");
+  who.replaceChildren(
+    ...(signedIn
+      ? [h("span", { class: "subject" }, current.subject), h("span", { class: "scopes" }, current.scopes.join(" "))]
+      : [])
+  );
 }
 
 let renderCount = 0;

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.dashboard.router import install_dashboard
+from app.http.body_limit import BodyLimitMiddleware
+from app.http.cursors import use_cursor_key
 from app.http.docs import install_docs
 from app.http.problems import install_problem_handlers
 from app.http.request_context import RequestContextMiddleware
@@ -61,7 +63,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = settings
     if runtime is not None:
         app.state.runtime = runtime  # usable without the lifespan (tests, embedding)
-    app.add_middleware(RequestContextMiddleware)
+    use_cursor_key(settings.data_key_bytes[settings.data_key_id])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)  # outermost: even a 413 has a request id
     install_problem_handlers(app)
     include_routers(app)
     install_docs(app)

@@ -103,6 +103,17 @@ class InventorySettings(BaseModel):
     expiry_gauge_limit: int = Field(default=10000, ge=0)
 
 
+class LimitSettings(BaseModel):
+    """What one client may send (CERTBROKER_LIMITS__*)."""
+
+    # Request bodies over this many bytes are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Failed client authentications at /oauth/token, per minute (token buckets in Redis):
+    # per client id, so no one guesses a client's secret, and per source address.
+    token_failures_per_client: int = Field(default=10, ge=1)
+    token_failures_per_address: int = Field(default=30, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -125,6 +136,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
+    limits: LimitSettings = LimitSettings()
     sandbox_mode: bool = False
     # Also write HTTP-01 tokens under <dir>/.well-known/acme-challenge/ for a web server that
     # fronts the validated names; the API answers them from the database either way. A
@@ -137,7 +149,8 @@ class Settings(BaseSettings):
         "*.sectigo.com",
         "sectigo.com",
     ]
-    rate_limit_per_minute: int = Field(default=1200, ge=0)  # per API client; 0 = off
+    # Per API client on /v1, a token bucket shared by every API process; 0 = off.
+    rate_limit_per_minute: int = Field(default=1200, ge=0)
     metrics_public: bool = False  # False: /metrics needs a platform:admin token
     # The worker serves its own counters here (unauthenticated) when a port is set.
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -9,8 +9,9 @@ from fastapi.responses import PlainTextResponse
 
 from app.acme_state.store import DbHttp01Responder
 from app.deps import RuntimeDep
+from app.http.routing import GuardedRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 

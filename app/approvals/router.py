@@ -13,8 +13,9 @@ from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
 from app.certificates.schemas import CertificatePublic
 from app.deps import DbSession
+from app.http.routing import GuardedRoute
 
-router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+router = APIRouter(prefix="/v1/approvals", tags=["approvals"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 Approver = require_scopes(Scope.APPROVALS_WRITE)

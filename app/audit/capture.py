@@ -30,6 +30,7 @@ from app.auth.principal import Principal
 from app.deps import DbSession, RuntimeDep
 from app.errors import AppError
 from app.logs import request_id_var
+from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.audit")
 
@@ -70,12 +71,12 @@ def _failure(exc: Exception) -> tuple[int, str]:
 
 
 def _object_id(
-    request: Request, session: AsyncSession, target: AuditTarget, added: list[Any]
+    request: Request, session: AsyncSession | None, target: AuditTarget, added: list[Any]
 ) -> str | None:
     if target.id_param:
         value = request.path_params.get(target.id_param)
         return str(value)[:64] if value is not None else None
-    if target.created_table is None:
+    if target.created_table is None or session is None:
         return None
 
     def of_table(rows: Any) -> list[Any]:
@@ -96,7 +97,7 @@ async def _change(request: Request) -> Any:
         return None
     try:
         return redact(json.loads(body))
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"unparsed": f"{len(body)} bytes of {request.headers.get('content-type')}"}
 
 
@@ -114,6 +115,51 @@ def _event(
     )
 
 
+def _context(request: Request, principal: Principal) -> dict[str, Any]:
+    return {
+        "request_id": request_id_var.get(),
+        "client_id": principal.client_id,
+        "method": request.method,
+        "path": request.url.path,
+    }
+
+
+async def _record_alone(
+    request: Request,
+    principal: Principal,
+    runtime: Runtime,
+    action: str,
+    target: AuditTarget,
+    context: dict[str, Any],
+    exc: Exception,
+) -> None:
+    """A failed call's row, in a transaction of its own (the request's rolled back)."""
+    status, reason = _failure(exc)
+    detail = {**context, "status": status, "outcome": outcome(status), "error": reason[:500]}
+    detail["change"] = await _change(request)
+    object_id = _object_id(request, None, target, []) if target.id_param else None
+    try:
+        async with runtime.sessions() as own:
+            own.add(_event(principal, action, target, object_id, detail))
+            await own.commit()
+    except Exception:
+        # The caller gets the original error either way; this one must not replace it.
+        log.exception("could not record a failed %s in the audit log", action)
+
+
+async def record_refusal(
+    request: Request, principal: Principal, runtime: Runtime, exc: Exception
+) -> None:
+    """Record a call refused before its route ran (the route guard's scope check), the same
+    way the dependency below records one refused inside it."""
+    route = request.scope.get("route")
+    found = target_for(route, request.method) if isinstance(route, APIRoute) else None
+    if found is not None:
+        action, target = found
+        context = _context(request, principal)
+        await _record_alone(request, principal, runtime, action, target, context, exc)
+
+
 async def audit_request(
     request: Request,
     response: Response,
@@ -127,27 +173,12 @@ async def audit_request(
         yield
         return
     action, target = found
-    context = {
-        "request_id": request_id_var.get(),
-        "client_id": principal.client_id,
-        "method": request.method,
-        "path": request.url.path,
-    }
+    context = _context(request, principal)
     added = _NewRows(session)
 
     async def record_failure(exc: Exception) -> None:
         await session.rollback()  # first: on SQLite it holds the write lock the record needs
-        status, reason = _failure(exc)
-        detail = {**context, "status": status, "outcome": outcome(status), "error": reason[:500]}
-        detail["change"] = await _change(request)
-        object_id = _object_id(request, session, target, []) if target.id_param else None
-        try:
-            async with runtime.sessions() as own:
-                own.add(_event(principal, action, target, object_id, detail))
-                await own.commit()
-        except Exception:
-            # The caller gets the original error either way; this one must not replace it.
-            log.exception("could not record a failed %s in the audit log", action)
+        await _record_alone(request, principal, runtime, action, target, context, exc)
 
     try:
         yield

@@ -11,8 +11,9 @@ from app.audit import service
 from app.audit.schemas import AuditEventPublic, AuditPage
 from app.auth.dependencies import TenantAdmin
 from app.deps import DbSession
+from app.http.routing import GuardedRoute
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=GuardedRoute)
 
 
 @router.get("", operation_id="audit_list", summary="Read the audit log", response_model=AuditPage)

@@ -14,7 +14,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 
 from app.auth.principal import SCOPE_DESCRIPTIONS, Principal, Scope
 from app.auth.validation import principal_from_token
-from app.deps import RuntimeDep
 from app.errors import Forbidden, Unauthorized
 
 TOKEN_URL = "/oauth/token"
@@ -33,20 +32,39 @@ bearer_scheme = HTTPBearer(scheme_name="bearer", auto_error=False)
 
 async def authenticate(
     request: Request,
-    runtime: RuntimeDep,
     _oauth2: Annotated[str | None, Security(oauth2_scheme)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    # FastAPI caches dependencies per scope set, so a route asking for the principal twice
-    # (CurrentPrincipal and require_scopes) would verify the token twice without this.
+    # The two schemes are declared for the OpenAPI document; the header is read once, below.
+    return await authenticate_request(request)
+
+
+async def authenticate_request(request: Request) -> Principal:
+    """The principal of the request's bearer token, verified once per request: the route
+    guard (app/http/routing.py) calls this before the body is read, the dependencies reuse it."""
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal):
         return known
-    if bearer is None or not bearer.credentials:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required")
-    principal = await principal_from_token(bearer.credentials, runtime)
+    principal = await principal_from_token(token.strip(), request.app.state.runtime)
     request.state.principal = principal
     return principal
+
+
+def ensure_scopes(principal: Principal, needed: list[str]) -> None:
+    """A 403 naming the missing scopes unless the principal holds every one of `needed`."""
+    missing = [scope for scope in needed if not principal.has(scope)]
+    if missing:
+        raise Forbidden(
+            f"this operation needs the scope {' '.join(missing)}",
+            headers={
+                "WWW-Authenticate": f'Bearer realm="certbroker", error="insufficient_scope", '
+                f'scope="{" ".join(needed)}"'
+            },
+            extra={"missing_scopes": missing},
+        )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
@@ -61,18 +79,11 @@ def require_scopes(*scopes: str) -> Any:
     async def check(
         principal: Annotated[Principal, Security(authenticate, scopes=needed)],
     ) -> Principal:
-        missing = [scope for scope in needed if not principal.has(scope)]
-        if missing:
-            raise Forbidden(
-                f"this operation needs the scope {' '.join(missing)}",
-                headers={
-                    "WWW-Authenticate": f'Bearer realm="certbroker", error="insufficient_scope", '
-                    f'scope="{" ".join(needed)}"'
-                },
-                extra={"missing_scopes": missing},
-            )
+        ensure_scopes(principal, needed)
         return principal
 
+    # Read by the route guard, which checks the scopes before the request body is parsed.
+    check.required_scopes = needed  # type: ignore[attr-defined]
     return Annotated[Principal, Depends(check)]
 
 

@@ -26,9 +26,10 @@ from app.auth.schemas import (
 )
 from app.auth.signing_keys import verification_keys
 from app.deps import DbSession, RuntimeDep
+from app.http.routing import GuardedRoute
 
 log = logging.getLogger("certbroker.auth")
-router = APIRouter(tags=["oauth"])
+router = APIRouter(tags=["oauth"], route_class=GuardedRoute)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JWKS_PATH = "/.well-known/jwks.json"

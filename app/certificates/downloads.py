@@ -16,8 +16,9 @@ from app.certificates.schemas import Pkcs12Request
 from app.crypto.keys import pkcs12_bundle
 from app.deps import DbSession, RuntimeDep
 from app.errors import Conflict
+from app.http.routing import GuardedRoute
 
-router = APIRouter(prefix="/v1/certificates", tags=["downloads"])
+router = APIRouter(prefix="/v1/certificates", tags=["downloads"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 KeyExporter = require_scopes(Scope.KEYS_EXPORT)

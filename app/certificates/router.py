@@ -24,10 +24,11 @@ from app.certificates.schemas import (
 from app.db import utcnow
 from app.deps import DbSession, RuntimeDep
 from app.errors import Conflict, Unprocessable
+from app.http.routing import GuardedRoute
 from app.jobs.service import enqueue_job
 from app.lifecycle.renewal import schedule_renewal
 
-router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+router = APIRouter(prefix="/v1/certificates", tags=["certificates"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 Writer = require_scopes(Scope.CERTIFICATES_WRITE)

@@ -14,8 +14,9 @@ from app.clients.models import ApiClient
 from app.clients.schemas import ApiClientCreate, ApiClientPublic, ApiClientWithSecret
 from app.deps import DbSession, RuntimeDep
 from app.errors import Forbidden
+from app.http.routing import GuardedRoute
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=GuardedRoute)
 
 NOT_FOUND = {404: {"description": "No such API client in your tenant"}}
 

@@ -15,13 +15,14 @@ from app.domains.jobs import instructions_json, register_at_scm
 from app.domains.models import Domain
 from app.domains.schemas import DomainCreate, DomainPublic, ValidationCreate, ValidationPublic
 from app.errors import ServiceUnavailable, Unprocessable
+from app.http.routing import GuardedRoute
 from app.issuers.scm.dcv import DcvMethod
 from app.issuers.scm.errors import ScmError, ScmValidationError
 from app.organizations.models import Organization
 from app.organizations.scm_access import scm_client_for
 from app.organizations.service import get_organization
 
-router = APIRouter(prefix="/v1/domains", tags=["domains"])
+router = APIRouter(prefix="/v1/domains", tags=["domains"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 Writer = require_scopes(Scope.DOMAINS_WRITE)

@@ -10,6 +10,7 @@ from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.certificates.schemas import CertificatePublic
 from app.deps import DbSession
+from app.http.routing import GuardedRoute
 from app.inventory.jobs import request_sync
 from app.inventory.schemas import (
     CertificateUpload,
@@ -24,7 +25,7 @@ from app.inventory.timeline import expiry_timeline
 from app.inventory.upload import upload_certificate
 from app.jobs.schemas import JobPublic
 
-router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
+router = APIRouter(prefix="/v1/inventory", tags=["inventory"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 Writer = require_scopes(Scope.CERTIFICATES_WRITE)

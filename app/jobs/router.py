@@ -7,10 +7,11 @@ from fastapi import APIRouter
 from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession
+from app.http.routing import GuardedRoute
 from app.jobs import service
 from app.jobs.schemas import JobPublic
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 

@@ -11,12 +11,13 @@ from app.auth.principal import Scope
 from app.certificates.schemas import CertificatePublic
 from app.db import utcnow
 from app.deps import DbSession, RuntimeDep
+from app.http.routing import GuardedRoute
 from app.lifecycle import alerts, renewal
 from app.lifecycle.models import AlertKind, AlertSeverity, AlertStatus
 from app.lifecycle.schemas import AlertPage, AlertPublic, RenewRequest
 
-renew_router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
-alerts_router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+renew_router = APIRouter(prefix="/v1/certificates", tags=["certificates"], route_class=GuardedRoute)
+alerts_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 Writer = require_scopes(Scope.CERTIFICATES_WRITE)

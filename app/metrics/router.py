@@ -14,10 +14,11 @@ from app.auth.principal import Scope
 from app.auth.validation import principal_from_token
 from app.deps import DbSession, RuntimeDep
 from app.errors import Forbidden, Unauthorized
+from app.http.routing import GuardedRoute
 from app.metrics.collectors import ExpiryCollector, read_expiry_snapshot
 from app.metrics.registry import REGISTRY
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)
 
 
 async def check_access(request: Request, runtime: RuntimeDep) -> None:

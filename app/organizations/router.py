@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
+from app.http.routing import GuardedRoute
 from app.organizations import service
 from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate
 
-router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 NOT_FOUND = {404: {"description": "No such organization in your tenant"}}

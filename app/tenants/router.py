@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from app.auth.dependencies import PlatformAdmin
 from app.auth.state import auth_state
 from app.deps import DbSession, RuntimeDep
+from app.http.routing import GuardedRoute
 from app.tenants import service
 from app.tenants.schemas import TenantCreate, TenantPublic, TenantUpdate
 
-router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"], route_class=GuardedRoute)
 
 NOT_FOUND = {404: {"description": "No such tenant"}}
 

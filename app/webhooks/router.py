@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth.dependencies import TenantAdmin
 from app.deps import DbSession, RuntimeDep
+from app.http.routing import GuardedRoute
 from app.webhooks import service
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from app.webhooks.schemas import (
@@ -18,7 +19,7 @@ from app.webhooks.schemas import (
     WebhookWithSecret,
 )
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=GuardedRoute)
 
 NOT_FOUND = {404: {"description": "No such webhook in your tenant"}}
 REFUSED = {422: {"description": "The URL is refused (`errors` names `body.url` and why)"}}

@@ -8,11 +8,8 @@ caller must fix. Pure policy lives in app/catalog; this module adds what needs t
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -20,10 +17,10 @@ from app.catalog import policy
 from app.catalog.names import normalise
 from app.catalog.products import Backend, KeyType, Product, get_product
 from app.certificates.delegation_check import delegation_problems
+from app.certificates.idempotency import claim_key, request_hash
 from app.certificates.models import (
     Certificate,
     CertificateStatus,
-    IdempotencyRecord,
     labels_text,
     names_text,
 )
@@ -32,8 +29,9 @@ from app.certificates.service import transition
 from app.crypto.csr import CsrError, ParsedCsr, build_csr, parse_csr
 from app.crypto.keys import generate_key, private_key_pem
 from app.crypto.secretbox import SecretBox
+from app.db import new_id
 from app.domains.service import start_validation_for_order, unvalidated_names
-from app.errors import Conflict, Unprocessable
+from app.errors import Unprocessable
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.organizations.service import get_organization, org_policy
@@ -150,30 +148,6 @@ def raise_problems(problems: list[policy.FieldProblem]) -> None:
     )
 
 
-def request_hash(body: CertificateCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def replay_idempotent(
-    session: AsyncSession, tenant_id: str, key: str, digest: str
-) -> Certificate | None:
-    record = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one_or_none()
-    if record is None:
-        return None
-    if record.request_hash != digest:
-        raise Conflict(
-            f"Idempotency-Key {key!r} was used with a different request body; use a new key"
-        )
-    return await session.get(Certificate, record.certificate_id)
-
-
 async def request_certificate(
     session: AsyncSession,
     runtime: Runtime,
@@ -183,15 +157,18 @@ async def request_certificate(
 ) -> tuple[Certificate, bool]:
     """Place an order. Returns the certificate and whether it was created now (False when an
     Idempotency-Key replayed an earlier order)."""
-    digest = request_hash(body)
+    cert_id = new_id()
     if idempotency_key:
-        earlier = await replay_idempotent(session, principal.tenant_id, idempotency_key, digest)
+        earlier = await claim_key(
+            session, principal.tenant_id, idempotency_key, request_hash(body), cert_id
+        )
         if earlier is not None:
             return earlier, False
     plan = await plan_order(session, principal.tenant_id, body, runtime)
     raise_problems(plan.problems)
     assert plan.org and plan.product and plan.backend and plan.term_days and plan.key_type
     cert = Certificate(
+        id=cert_id,
         tenant_id=principal.tenant_id,
         organization_id=plan.org.id,
         product=plan.product.code,
@@ -220,15 +197,6 @@ async def request_certificate(
         await _generate_key(cert, plan.key_type, runtime.secretbox)
     session.add(cert)
     await session.flush()
-    if idempotency_key:
-        session.add(
-            IdempotencyRecord(
-                tenant_id=principal.tenant_id,
-                key=idempotency_key,
-                request_hash=digest,
-                certificate_id=cert.id,
-            )
-        )
     # The first event lands the certificate in its first real status, so the history never
     # shows a step it did not take.
     requested = (

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog.products import KeyType
 from app.certificates.models import CertificateStatus
+from app.http.patch import PatchModel
 from app.organizations.schemas import ProductCode
 
 ServerType = Literal["apache", "nginx", "iis", "f5", "haproxy", "envoy", "kubernetes", "other"]
@@ -51,8 +52,11 @@ class CertificateCreate(BaseModel):
     )
 
 
-class CertificateUpdate(BaseModel):
-    """What may change on a certificate after ordering; absent fields stay as they are."""
+class CertificateUpdate(PatchModel):
+    """What may change on a certificate after ordering; absent fields stay as they are,
+    `"comments": null` removes the comment."""
+
+    nullable = frozenset({"comments"})
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"labels": {"team": "payments"}, "auto_renew": False}]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.names import covered_by, normalise
@@ -16,7 +16,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
 from app.domains.models import Domain, DomainStatus, DomainValidation, ValidationStatus
-from app.errors import NotFound, Unprocessable
+from app.errors import Conflict, NotFound, Unprocessable
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.webhooks.lifecycle import domain_validation_ended
@@ -207,3 +207,29 @@ async def settle_waiting_certificates(session: AsyncSession, domain: Domain) -> 
             continue
         if not await unvalidated_names(session, org, cert.names):
             await queue_issuance(session, cert, "certbroker")
+
+
+async def remove_organization_domains(session: AsyncSession, org_id: str) -> None:
+    """Delete an organization's domains and their validation history, as part of deleting the
+    organization. A validation still running at the CA blocks it (409): its job would lose the
+    row it reports to."""
+    domain_ids = select(Domain.id).where(Domain.organization_id == org_id)
+    running = await session.execute(
+        select(func.count())
+        .select_from(DomainValidation)
+        .where(
+            DomainValidation.domain_id.in_(domain_ids),
+            DomainValidation.status.in_(
+                [ValidationStatus.SUBMITTED, ValidationStatus.AWAITING_EMAIL]
+            ),
+        )
+    )
+    if count := running.scalar_one():
+        raise Conflict(
+            f"{count} domain validation(s) of this organization are still running; delete it "
+            "once they have ended"
+        )
+    await session.execute(
+        delete(DomainValidation).where(DomainValidation.domain_id.in_(domain_ids))
+    )
+    await session.execute(delete(Domain).where(Domain.organization_id == org_id))

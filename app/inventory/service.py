@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import (
@@ -64,3 +64,12 @@ async def find_external(
         )
     )
     return found.scalars().first()
+
+
+async def forget_organization(session: AsyncSession, org_id: str) -> None:
+    """Drop the SCM sync watermark of an organization being deleted."""
+    from app.inventory.models import InventorySyncState
+
+    await session.execute(
+        delete(InventorySyncState).where(InventorySyncState.organization_id == org_id)
+    )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.catalog.products import PRODUCTS, Backend
+from app.http.patch import PatchModel
 
 ProductCode = Literal[tuple(PRODUCTS)]  # type: ignore[valid-type]
 Level = Literal["DV", "OV", "EV"]
@@ -140,8 +141,11 @@ class OrganizationCreate(OrganizationPolicy):
     dns: DnsSettingsIn | None = None
 
 
-class OrganizationUpdate(BaseModel):
-    """Fields to change; absent ones stay. A secret left out keeps the stored one."""
+class OrganizationUpdate(PatchModel):
+    """Fields to change; absent ones stay. A secret left out keeps the stored one; `null` for
+    `scm`, `acme` or `dns` removes those settings and their secrets."""
+
+    nullable = frozenset({"scm", "acme", "dns"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     scm: ScmSettingsIn | None = None

@@ -134,6 +134,7 @@ async def update_organization(
     if "name" in changes:
         org.name = changes.pop("name")
     _apply_policy(org, changes)
+    _clear_nulled_settings(org, body)
     if body.scm:
         _apply_scm(org, body.scm, box, settings)
     if body.acme:
@@ -143,6 +144,21 @@ async def update_organization(
     org.updated_at = utcnow()
     await _save(session, org)
     return org
+
+
+def _clear_nulled_settings(org: Organization, body: OrganizationUpdate) -> None:
+    """`"scm": null` (or acme, dns) removes those settings and their stored secrets."""
+    nulled = {
+        f for f in ("scm", "acme", "dns") if f in body.model_fields_set and getattr(body, f) is None
+    }
+    if "scm" in nulled:
+        if org.acme and org.acme.get("eab_from_scm") and "acme" not in nulled:
+            raise Unprocessable.field("body.scm", "acme.eab_from_scm needs the SCM settings")
+        org.scm, org.scm_secret = None, None
+    if "acme" in nulled:
+        org.acme, org.acme_eab_secret = None, None
+    if "dns" in nulled:
+        org.dns_provider, org.dns, org.dns_secret = None, None, None
 
 
 def _apply_policy(org: Organization, values: dict[str, Any]) -> None:
@@ -173,13 +189,26 @@ async def _save(session: AsyncSession, org: Organization) -> None:
 
 
 async def delete_organization(session: AsyncSession, org: Organization) -> None:
-    from app.certificates.models import Certificate  # certificates refer to organizations
+    """Delete an organization with what it owns: its domains and their validation history, its
+    inventory watermark. Its certificates are the tenant's record of what was issued, so an
+    organization that has any is kept (409 saying so), and so is one whose domain validation
+    is still running."""
+    # Imported here: these modules refer to organizations.
+    from app.certificates.models import Certificate
+    from app.domains.service import remove_organization_domains
+    from app.inventory.service import forget_organization
 
     used = await session.execute(
         select(func.count()).select_from(Certificate).where(Certificate.organization_id == org.id)
     )
-    if used.scalar_one():
-        raise Conflict("the organization has certificates; it cannot be deleted")
+    if count := used.scalar_one():
+        raise Conflict(
+            f"the organization has {count} certificate(s), kept as the record of what was "
+            "issued; it cannot be deleted"
+        )
+    await remove_organization_domains(session, org.id)
+    await forget_organization(session, org.id)
+    await session.flush()
     await session.delete(org)
 
 

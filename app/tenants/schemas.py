@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from app.http.patch import PatchModel
 from app.tenants.models import TenantBase, TenantStatus
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -24,7 +25,7 @@ class TenantCreate(TenantBase):
     }
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: TenantStatus | None = Field(
         default=None, description="`disabled` stops its clients' tokens; `active` re-enables."

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.patch import PatchModel
 from app.webhooks.models import DeliveryStatus, EventType
 
 _URL = Field(
@@ -39,7 +40,9 @@ class WebhookCreate(BaseModel):
     )
 
 
-class WebhookUpdate(BaseModel):
+class WebhookUpdate(PatchModel):
+    nullable = frozenset({"description"})
+
     url: str | None = Field(default=None, max_length=2000)
     event_types: list[EventType] | None = Field(default=None, min_length=1)
     description: str | None = Field(default=None, max_length=500)

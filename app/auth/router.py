@@ -16,6 +16,7 @@ from app.auth.client_credentials import (
     grant_client_credentials,
 )
 from app.auth.dependencies import TOKEN_URL
+from app.auth.failure_limit import count_failure, refuse_if_locked
 from app.auth.principal import SCOPE_DESCRIPTIONS
 from app.auth.schemas import (
     JsonWebKeySet,
@@ -43,6 +44,7 @@ JWKS_PATH = "/.well-known/jwks.json"
     responses={
         400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"},
         401: {"model": OAuthError, "description": "invalid_client"},
+        429: {"description": "Too many failed authentications of this client or address"},
     },
 )
 async def token(
@@ -52,12 +54,15 @@ async def token(
     form: Annotated[TokenRequest, Form()],
 ) -> JSONResponse:
     """Exchange an API client's id and secret (HTTP Basic, or `client_id` and `client_secret`
-    in the form) for a short-lived ES256 JWT access token."""
+    in the form) for a short-lived ES256 JWT access token. Repeated failed authentications of
+    one client id, or from one address, are answered 429 with Retry-After for a while."""
     credentials = None
+    address = request.client.host if request.client else None
     try:
         credentials = client_credentials(
             request.headers.get("authorization"), form.client_id, form.client_secret
         )
+        await refuse_if_locked(runtime, credentials.client_id, address)
         answer = await grant_client_credentials(
             session, runtime, grant_type=form.grant_type, scope=form.scope, credentials=credentials
         )
@@ -65,6 +70,8 @@ async def token(
         # The client id is not a secret; the secret and the Authorization header never appear.
         client_id = credentials.client_id if credentials else form.client_id
         log.info("token refused", extra={"oauth_error": error.error, "client_id": client_id})
+        if error.error == "invalid_client":
+            await count_failure(runtime, client_id, address)
         status, body, headers = error()
         return JSONResponse(body, status_code=status, headers={**dict(headers), **NO_STORE})
     log.info("token issued", extra={"client_id": credentials.client_id, "scope": answer.scope})

@@ -11,12 +11,18 @@ class TokenRequest(BaseModel):
     """The token request form. Every field is optional here so that a missing one is answered
     with an RFC 6749 error rather than a 422 problem."""
 
-    grant_type: str | None = Field(default=None, examples=["client_credentials"])
+    grant_type: str | None = Field(default=None, max_length=100, examples=["client_credentials"])
     scope: str | None = Field(
-        default=None, description="Space-separated; all the client's scopes when omitted."
+        default=None,
+        max_length=1000,
+        description="Space-separated; all the client's scopes when omitted.",
     )
-    client_id: str | None = Field(default=None, description="Only with client_secret_post.")
-    client_secret: str | None = Field(default=None, description="Only with client_secret_post.")
+    client_id: str | None = Field(
+        default=None, max_length=200, description="Only with client_secret_post."
+    )
+    client_secret: str | None = Field(
+        default=None, max_length=500, description="Only with client_secret_post."
+    )
 
 
 class TokenResponse(BaseModel):

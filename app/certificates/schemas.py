@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalog.products import KeyType
 from app.certificates.models import CertificateStatus
+from app.http.fields import DnsName, Labels, ObjectId, Pem
 from app.http.patch import PatchModel
 from app.organizations.schemas import ProductCode
 
@@ -34,19 +35,19 @@ class KeySpec(BaseModel):
 class CertificateCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ORDER_EXAMPLE]})
 
-    organization_id: str
+    organization_id: ObjectId
     product: ProductCode
     common_name: str = Field(min_length=1, max_length=253)
-    sans: list[str] = Field(default_factory=list, max_length=100, description="more DNS names")
+    sans: list[DnsName] = Field(default_factory=list, max_length=100, description="more DNS names")
     term_days: int | None = Field(
         default=None, description="default: the organization's or the product's"
     )
     server_type: ServerType = "other"
     comments: str | None = Field(default=None, max_length=1024)
-    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    labels: Labels = Field(default_factory=dict)
     auto_renew: bool = True
     renew_before_days: int | None = Field(default=None, ge=1, le=365)
-    csr: str | None = Field(default=None, description="PEM CSR; its names must equal the request's")
+    csr: Pem | None = Field(default=None, description="PEM CSR; its names must equal the request's")
     key: KeySpec | None = Field(
         default=None, description="instead of a CSR; with neither, an EC P-256 key is generated"
     )
@@ -62,7 +63,7 @@ class CertificateUpdate(PatchModel):
         json_schema_extra={"examples": [{"labels": {"team": "payments"}, "auto_renew": False}]}
     )
 
-    labels: dict[str, str] | None = Field(default=None, max_length=32)
+    labels: Labels | None = None
     comments: str | None = Field(default=None, max_length=1024)
     auto_renew: bool | None = None
     renew_before_days: int | None = Field(default=None, ge=1, le=365)

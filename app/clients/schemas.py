@@ -25,7 +25,9 @@ _SECRET = "cbs_q0p1nY7rJ6mW4y8cG2bV5hT9kL3sD1fA0zX6eR2uI4o"
 
 class ApiClientCreate(ApiClientBase):
     scopes: list[Scope] = Field(
-        min_length=1, description="Scopes the client may request; a subset of the caller's."
+        min_length=1,
+        max_length=len(Scope),
+        description="Scopes the client may request; a subset of the caller's.",
     )
 
     model_config = {

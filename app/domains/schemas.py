@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domains.models import DomainStatus, ValidationStatus
+from app.http.fields import Email, ObjectId
 
 Method = Literal["cname", "http", "https", "txt", "email"]
 
@@ -18,14 +19,14 @@ class DomainCreate(BaseModel):
     )
 
     name: str = Field(min_length=3, max_length=253)
-    organization_id: str
+    organization_id: ObjectId
 
 
 class ValidationCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"method": "cname"}]})
 
     method: Method = "cname"
-    email: str | None = Field(
+    email: Email | None = Field(
         default=None, description="EMAIL: the address to send to, one of the candidates"
     )
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.fields import Labels, ObjectId
+
 EXPIRY_BUCKETS = ("expired", "lt_7d", "lt_14d", "lt_30d", "lt_90d", "later")
 
 
@@ -23,18 +25,18 @@ class CertificateUpload(BaseModel):
         }
     )
 
-    organization_id: str
+    organization_id: ObjectId
     pem: str = Field(
         min_length=1,
         max_length=65536,
         description="the leaf certificate in PEM, optionally followed by its chain; no keys",
     )
-    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    labels: Labels = Field(default_factory=dict)
     comments: str | None = Field(default=None, max_length=1024)
 
 
 class SyncRequest(BaseModel):
-    organization_id: str | None = Field(
+    organization_id: ObjectId | None = Field(
         default=None, description="only this organization; default: every one with SCM settings"
     )
 

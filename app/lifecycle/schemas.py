@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.fields import Pem
 from app.lifecycle.models import AlertKind, AlertSeverity, AlertStatus
 
 
@@ -14,7 +15,7 @@ class RenewRequest(BaseModel):
         default=False,
         description="keep the broker-generated private key instead of generating a new one",
     )
-    csr: str | None = Field(
+    csr: Pem | None = Field(
         default=None,
         description="a new PEM CSR for a CSR-ordered certificate (default: the previous CSR)",
     )

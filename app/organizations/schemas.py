@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.catalog.products import PRODUCTS, Backend
+from app.http.fields import MAX_ALLOWED_DOMAINS, DnsName, Subject
 from app.http.patch import PatchModel
 
 ProductCode = Literal[tuple(PRODUCTS)]  # type: ignore[valid-type]
@@ -90,14 +91,20 @@ class DnsSettingsOut(BaseModel):
 
 
 class OrganizationPolicy(BaseModel):
-    allowed_domains: list[str] = Field(default_factory=list, examples=[["example.com"]])
-    catalog: list[ProductCode] = Field(
-        default_factory=list, description="products it may order; empty means all"
+    allowed_domains: list[DnsName] = Field(
+        default_factory=list, max_length=MAX_ALLOWED_DOMAINS, examples=[["example.com"]]
     )
-    default_terms: dict[ProductCode, int] = Field(default_factory=dict)
+    catalog: list[ProductCode] = Field(
+        default_factory=list,
+        max_length=len(PRODUCTS),
+        description="products it may order; empty means all",
+    )
+    default_terms: dict[ProductCode, Annotated[int, Field(ge=1, le=3650)]] = Field(
+        default_factory=dict
+    )
     backend_overrides: dict[ProductCode, Backend] = Field(default_factory=dict)
     auto_approve: bool = Field(default=True, description="off: every order needs approval")
-    approvers: dict[Level, list[str]] = Field(
+    approvers: dict[Level, Annotated[list[Subject], Field(max_length=50)]] = Field(
         default_factory=dict,
         description="API client ids (or external subjects) who may approve, per level",
         examples=[{"EV": ["cb_approver"], "OV": ["cb_approver"]}],
@@ -107,7 +114,9 @@ class OrganizationPolicy(BaseModel):
         default="validate",
         description="an order naming an unvalidated domain starts its validation, or fails",
     )
-    alert_thresholds: list[int] = Field(default_factory=lambda: [30, 14, 7])
+    alert_thresholds: list[Annotated[int, Field(ge=1, le=365)]] = Field(
+        default_factory=lambda: [30, 14, 7], max_length=10, description="days before expiry"
+    )
 
 
 class OrganizationCreate(OrganizationPolicy):
@@ -151,15 +160,17 @@ class OrganizationUpdate(PatchModel):
     scm: ScmSettingsIn | None = None
     acme: AcmeSettingsIn | None = None
     dns: DnsSettingsIn | None = None
-    allowed_domains: list[str] | None = None
-    catalog: list[ProductCode] | None = None
-    default_terms: dict[ProductCode, int] | None = None
+    allowed_domains: list[DnsName] | None = Field(default=None, max_length=MAX_ALLOWED_DOMAINS)
+    catalog: list[ProductCode] | None = Field(default=None, max_length=len(PRODUCTS))
+    default_terms: dict[ProductCode, Annotated[int, Field(ge=1, le=3650)]] | None = None
     backend_overrides: dict[ProductCode, Backend] | None = None
     auto_approve: bool | None = None
-    approvers: dict[Level, list[str]] | None = None
+    approvers: dict[Level, Annotated[list[Subject], Field(max_length=50)]] | None = None
     approval_timeout_hours: int | None = Field(default=None, ge=1, le=24 * 90)
     unvalidated_domains: Literal["validate", "fail"] | None = None
-    alert_thresholds: list[int] | None = None
+    alert_thresholds: list[Annotated[int, Field(ge=1, le=365)]] | None = Field(
+        default=None, max_length=10
+    )
 
 
 class OrganizationPublic(OrganizationPolicy):

@@ -15,7 +15,9 @@ _URL = Field(
     description="Where events are POSTed: https, on a public address (unless the deployment"
     " allows http or private networks). Checked now and before every attempt.",
 )
-_EVENT_TYPES = Field(min_length=1, description="The events this webhook receives.")
+_EVENT_TYPES = Field(
+    min_length=1, max_length=len(EventType), description="The events this webhook receives."
+)
 _EXAMPLE = {
     "id": "3c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f",
     "url": "https://hooks.example.com/certbroker",
@@ -44,7 +46,9 @@ class WebhookUpdate(PatchModel):
     nullable = frozenset({"description"})
 
     url: str | None = Field(default=None, max_length=2000)
-    event_types: list[EventType] | None = Field(default=None, min_length=1)
+    event_types: list[EventType] | None = Field(
+        default=None, min_length=1, max_length=len(EventType)
+    )
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 

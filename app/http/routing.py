@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from email.message import Message
+from functools import cached_property
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -51,12 +52,10 @@ def _is_json(content_type: str | None) -> bool:
 
 
 class GuardedRoute(APIRoute):
-    @property
+    @cached_property
     def requirements(self) -> tuple[bool, list[str]]:
-        cached = self.__dict__.get("_requirements")
-        if cached is None:
-            cached = self.__dict__["_requirements"] = auth_needs(self.dependant)
-        return cached
+        """(authenticates, scopes): from the route's own dependencies, read on first use."""
+        return auth_needs(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handle = super().get_route_handler()

@@ -31,11 +31,11 @@ def refuse_control_characters(field: str, value: str, what: str = "the value") -
         )
 
 
-def check_params(location: str, items: Iterable[tuple[str, str]]) -> None:
-    """Path or query parameters: `location` is "path" or "query"."""
+def check_params(location: str, items: Iterable[tuple[str, Any]]) -> None:
+    """Path, query or form parameters: `location` is "path", "query" or "body"."""
     for name, value in items:
         refuse_control_characters(location, name, "a parameter name")
-        refuse_control_characters(f"{location}.{name}", value)
+        refuse_control_characters(f"{location}.{name}", str(value))
 
 
 def parse_json_body(raw: bytes) -> Any:

@@ -13,14 +13,7 @@ import httpx
 from app.runtime import Runtime
 from tests.auth.factories import ALL_SCOPES, new_actor
 from tests.fixtures.e2e import LiveApi
-
-SCM = {
-    "base_url": "https://cert-manager.com/api",
-    "login": "x",
-    "password": "y",
-    "customer_uri": "c",
-    "org_id": 1,
-}
+from tests.security.world import SCM_SETTINGS
 
 
 async def test_simultaneous_same_key_orders_answer_one_certificate(
@@ -34,7 +27,7 @@ async def test_simultaneous_same_key_orders_answer_one_certificate(
             json={
                 "name": f"race-{uuid.uuid4().hex[:6]}",
                 "allowed_domains": ["example.com"],
-                "scm": SCM,
+                "scm": SCM_SETTINGS,
                 "auto_approve": False,  # the order waits for approval: no CA is contacted
                 "approvers": {"OV": ["someone-else"]},
             },

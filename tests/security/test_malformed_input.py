@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from app.organizations.schemas import OrganizationUpdate
 from app.runtime import Runtime
 from tests.auth.factories import ALL_SCOPES, Actor, new_actor
-from tests.security.world import classify, operations, sample_body
+from tests.security.world import SCM_SETTINGS, classify, operations, sample_body
 
 
 @pytest.fixture
@@ -42,13 +42,7 @@ async def test_patch_null_is_422_for_required_fields_and_clears_nullable_ones(
     org = await new_org(
         api,
         admin,
-        scm={
-            "base_url": "https://cert-manager.com/api",
-            "login": "x",
-            "password": "y",
-            "customer_uri": "c",
-            "org_id": 1,
-        },
+        scm=SCM_SETTINGS,
     )
     url = f"/v1/organizations/{org['id']}"
     required = [f for f in OrganizationUpdate.model_fields if f not in OrganizationUpdate.nullable]
@@ -221,14 +215,8 @@ async def test_a_real_cursor_works_only_on_its_own_list_and_tenant(
 async def test_deleting_an_organization_removes_its_domains_or_says_what_blocks_it(
     api: httpx.AsyncClient, admin: Actor
 ) -> None:
-    scm = {
-        "base_url": "https://cert-manager.com/api",
-        "login": "x",
-        "password": "y",
-        "customer_uri": "c",
-        "org_id": 1,
-    }
-    org = await new_org(api, admin, scm=scm)
+
+    org = await new_org(api, admin, scm=SCM_SETTINGS)
     domain = await api.post(
         "/v1/domains",
         json={"name": "example.com", "organization_id": org["id"]},
@@ -241,7 +229,9 @@ async def test_deleting_an_organization_removes_its_domains_or_says_what_blocks_
         await api.get(f"/v1/domains/{domain.json()['id']}", headers=admin.headers)
     ).status_code == 404
 
-    busy = await new_org(api, admin, scm=scm, auto_approve=False, approvers={"OV": ["someone"]})
+    busy = await new_org(
+        api, admin, scm=SCM_SETTINGS, auto_approve=False, approvers={"OV": ["someone"]}
+    )
     ordered = await api.post(
         "/v1/certificates",
         json={

@@ -35,6 +35,14 @@ PUBLIC = {
     "/docs/oauth2-redirect": "Swagger UI",
     "/redoc": "ReDoc",
 }
+# Organization SCM settings for orders that wait for approval: the CA is never contacted.
+SCM_SETTINGS = {
+    "base_url": "https://cert-manager.com/api",
+    "login": "broker",
+    "password": "broker-password",
+    "customer_uri": "example",
+    "org_id": 1,
+}
 PLATFORM_PREFIXES = ("/v1/tenants",)  # platform operators' objects, not a tenant's
 
 # Which victim object a path parameter names: the collection segment before it.
@@ -157,13 +165,7 @@ async def build_world(runtime: Runtime, api: httpx.AsyncClient) -> World:
                 "allowed_domains": ["victim.example"],
                 "auto_approve": False,
                 "approvers": {"OV": ["someone-else"]},
-                "scm": {
-                    "base_url": "https://cert-manager.com/api",
-                    "login": "victim",
-                    "password": "victim-password",
-                    "customer_uri": "victim",
-                    "org_id": 1,
-                },
+                "scm": SCM_SETTINGS,
             },
         )
     )

@@ -34,6 +34,9 @@ PUBLIC = {
     "/docs": "Swagger UI",
     "/docs/oauth2-redirect": "Swagger UI",
     "/redoc": "ReDoc",
+    "/dashboard": "the dashboard's page",
+    "/dashboard/": "the dashboard's page",
+    "/dashboard/config.json": "the dashboard's sign-in options",
 }
 # Organization SCM settings for orders that wait for approval: the CA is never contacted.
 SCM_SETTINGS = {

@@ -40,7 +40,7 @@ class CertificateCreate(BaseModel):
     common_name: str = Field(min_length=1, max_length=253)
     sans: list[DnsName] = Field(default_factory=list, max_length=100, description="more DNS names")
     term_days: int | None = Field(
-        default=None, description="default: the organization's or the product's"
+        default=None, ge=1, le=3650, description="default: the organization's or the product's"
     )
     server_type: ServerType = "other"
     comments: str | None = Field(default=None, max_length=1024)

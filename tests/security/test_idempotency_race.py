@@ -45,6 +45,7 @@ async def test_simultaneous_same_key_orders_answer_one_certificate(
             *(http.post("/v1/certificates", json=body, headers=headers) for _ in range(6))
         )
         codes = [a.status_code for a in answers]
+        print(f"\n{db_backend}: six simultaneous same-key orders answered {codes}")
         created = {a.json()["id"] for a in answers if a.status_code == 202}
         assert len(created) == 1, codes
         if db_backend == "postgres":

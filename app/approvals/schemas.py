@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.approvals.models import ApprovalStatus
+from app.catalog.products import ValidationLevel
 from app.certificates.schemas import CertificatePublic
 
 
@@ -16,7 +17,7 @@ class ApprovalPublic(BaseModel):
     id: str
     organization_id: str
     certificate_id: str
-    validation_level: str
+    validation_level: ValidationLevel
     status: ApprovalStatus
     requested_by: str
     decided_by: str | None

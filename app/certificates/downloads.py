@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.audit.service import record
@@ -16,15 +16,22 @@ from app.certificates.schemas import Pkcs12Request
 from app.crypto.keys import pkcs12_bundle
 from app.deps import DbSession, RuntimeDep
 from app.errors import Conflict
+from app.http.negotiation import download_content, negotiate
 from app.http.routing import GuardedRoute
 
 router = APIRouter(prefix="/v1/certificates", tags=["downloads"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
 KeyExporter = require_scopes(Scope.KEYS_EXPORT)
-PEM = "application/pem-certificate-chain"
+# The registered type first (what a client that states no preference gets), then the generic
+# ones generated clients understand; `Accept` picks among them.
+PEM_TYPES = ("application/pem-certificate-chain", "text/plain", "application/octet-stream")
+KEY_TYPES = ("application/x-pem-file", "text/plain", "application/octet-stream")
+PKCS12_TYPES = ("application/x-pkcs12", "application/octet-stream")
+TEXT = {"type": "string"}
+BINARY = {"type": "string", "format": "binary"}
 PEM_RESPONSE = {
-    200: {"content": {PEM: {"schema": {"type": "string"}}}, "description": "PEM text"},
+    200: {"content": download_content(PEM_TYPES, TEXT), "description": "PEM text"},
     404: {"description": "No such certificate"},
     409: {"description": "Not issued yet"},
 }
@@ -36,12 +43,12 @@ def _issued(cert: Certificate) -> tuple[str, str]:
     return cert.leaf_pem, cert.chain_pem or ""
 
 
-def _pem(body: str, cert: Certificate, suffix: str) -> Response:
+def _pem(request: Request, body: str, cert: Certificate, suffix: str) -> Response:
     filename = f"{cert.common_name.replace('*', 'wildcard')}.{suffix}.pem"
     return Response(
         body,
-        media_type=PEM,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        media_type=negotiate(request, PEM_TYPES),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"},
     )
 
 
@@ -51,11 +58,13 @@ def _pem(body: str, cert: Certificate, suffix: str) -> Response:
     response_class=Response,
     responses=PEM_RESPONSE,
 )
-async def download_certificate(certificate_id: str, session: DbSession, caller: Reader) -> Response:
+async def download_certificate(
+    certificate_id: str, request: Request, session: DbSession, caller: Reader
+) -> Response:
     """The leaf certificate alone."""
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
     leaf, _ = _issued(cert)
-    return _pem(leaf, cert, "crt")
+    return _pem(request, leaf, cert, "crt")
 
 
 @router.get(
@@ -64,11 +73,13 @@ async def download_certificate(certificate_id: str, session: DbSession, caller: 
     response_class=Response,
     responses=PEM_RESPONSE,
 )
-async def download_chain(certificate_id: str, session: DbSession, caller: Reader) -> Response:
+async def download_chain(
+    certificate_id: str, request: Request, session: DbSession, caller: Reader
+) -> Response:
     """The issuing chain, the leaf's issuer first."""
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
     _, chain = _issued(cert)
-    return _pem(chain, cert, "chain")
+    return _pem(request, chain, cert, "chain")
 
 
 @router.get(
@@ -77,11 +88,13 @@ async def download_chain(certificate_id: str, session: DbSession, caller: Reader
     response_class=Response,
     responses=PEM_RESPONSE,
 )
-async def download_fullchain(certificate_id: str, session: DbSession, caller: Reader) -> Response:
+async def download_fullchain(
+    certificate_id: str, request: Request, session: DbSession, caller: Reader
+) -> Response:
     """The leaf followed by its chain, as web servers want it."""
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
     leaf, chain = _issued(cert)
-    return _pem(leaf + chain, cert, "fullchain")
+    return _pem(request, leaf + chain, cert, "fullchain")
 
 
 def _held_key(cert: Certificate, runtime) -> str:
@@ -98,7 +111,7 @@ def _held_key(cert: Certificate, runtime) -> str:
     response_class=Response,
     responses={
         200: {
-            "content": {"application/x-pkcs12": {"schema": {"type": "string", "format": "binary"}}},
+            "content": download_content(PKCS12_TYPES, BINARY),
             "description": "PKCS#12 file",
         },
         404: {"description": "No such certificate"},
@@ -108,6 +121,7 @@ def _held_key(cert: Certificate, runtime) -> str:
 async def download_pkcs12(
     certificate_id: str,
     body: Pkcs12Request,
+    request: Request,
     session: DbSession,
     runtime: RuntimeDep,
     caller: KeyExporter,
@@ -125,10 +139,11 @@ async def download_pkcs12(
     filename = f"{cert.common_name.replace('*', 'wildcard')}.p12"
     return Response(
         blob,
-        media_type="application/x-pkcs12",
+        media_type=negotiate(request, PKCS12_TYPES),
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",
+            "Vary": "Accept",
         },
     )
 
@@ -139,7 +154,7 @@ async def download_pkcs12(
     response_class=Response,
     responses={
         200: {
-            "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+            "content": download_content(KEY_TYPES, TEXT),
             "description": "PKCS#8 PEM",
         },
         404: {"description": "No such certificate"},
@@ -147,7 +162,11 @@ async def download_pkcs12(
     },
 )
 async def download_private_key(
-    certificate_id: str, session: DbSession, runtime: RuntimeDep, caller: KeyExporter
+    certificate_id: str,
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    caller: KeyExporter,
 ) -> Response:
     """The private key the broker generated. Needs `keys:export`; every export is audited."""
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
@@ -155,5 +174,7 @@ async def download_private_key(
     record(session, caller, "certificate.private_key.export", "certificate", cert.id)
     service.transition(session, cert, None, caller.subject, "private key exported")
     return Response(
-        key_pem, media_type="application/x-pem-file", headers={"Cache-Control": "no-store"}
+        key_pem,
+        media_type=negotiate(request, KEY_TYPES),
+        headers={"Cache-Control": "no-store", "Vary": "Accept"},
     )

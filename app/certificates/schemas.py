@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.catalog.products import KeyType
+from app.catalog.products import PRODUCTS, KeyType, ValidationLevel
 from app.certificates.models import CertificateStatus
 from app.http.fields import DnsName, Labels, ObjectId, Pem
 from app.http.patch import PatchModel
 from app.organizations.schemas import ProductCode
 
 ServerType = Literal["apache", "nginx", "iis", "f5", "haproxy", "envoy", "kubernetes", "other"]
+# What a certificate in the inventory may be: a catalog product, or `external` for one found
+# at SCM outside the catalog or uploaded from another CA (then the backend is `external` too).
+InventoryProduct = Literal[(*PRODUCTS, "external")]  # type: ignore[valid-type]
+InventoryBackend = Literal["acme", "scm", "external"]
 
 ORDER_EXAMPLE = {
     "organization_id": "3f0c1b2a4d5e6f708192a3b4c5d6e7f8",
@@ -85,13 +89,15 @@ class CertificatePublic(BaseModel):
 
     id: str
     organization_id: str
-    product: str
-    validation_level: str
-    backend: str
+    product: InventoryProduct
+    validation_level: ValidationLevel | None = Field(
+        description="null for an imported or uploaded certificate whose level is unknown"
+    )
+    backend: InventoryBackend
     common_name: str
     names: list[str] = Field(description="every DNS name, the common name first")
     term_days: int
-    server_type: str
+    server_type: ServerType
     comments: str | None
     labels: dict[str, str]
     auto_renew: bool
@@ -122,6 +128,11 @@ class CertificatePublic(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @field_validator("validation_level", mode="before")
+    @classmethod
+    def _unknown_level(cls, value: object) -> object:
+        return value or None  # stored as "" when SCM or the certificate does not say
+
 
 class CertificatePage(BaseModel):
     items: list[CertificatePublic]
@@ -133,8 +144,8 @@ class CertificateEventPublic(BaseModel):
 
     id: int
     at: dt.datetime
-    from_status: str | None
-    to_status: str | None
+    from_status: CertificateStatus | None
+    to_status: CertificateStatus | None
     actor: str
     message: str
     detail: dict

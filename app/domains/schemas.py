@@ -36,7 +36,7 @@ class ValidationPublic(BaseModel):
 
     id: str
     domain_id: str
-    method: str
+    method: Method
     email: str | None
     status: ValidationStatus
     instructions: dict[str, Any] = Field(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app.deps import RuntimeDep
@@ -14,15 +16,32 @@ from app.http.routing import GuardedRoute
 router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
-@router.get("/healthz", operation_id="health_live", summary="Liveness: the process answers")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(
+        description="each dependency and its state", examples=[{"database": "ok", "redis": "ok"}]
+    )
+
+
+@router.get(
+    "/healthz",
+    operation_id="health_live",
+    summary="Liveness: the process answers",
+    response_model=Liveness,
+)
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
 
 
 @router.get(
     "/readyz",
     operation_id="health_ready",
     summary="Readiness: the database and Redis answer",
+    response_model=Readiness,
     responses={503: {"description": "A dependency is down; the body names which"}},
 )
 async def readyz(runtime: RuntimeDep) -> JSONResponse:

@@ -8,7 +8,10 @@ PORT ?= 8000
 SCM_PORT ?= 8500
 PYTEST_ARGS ?=
 
-.PHONY: help install uv deps system-deps run serve worker migrate demo test lint fmt openapi bench clean
+REDOCLY := tools/node_modules/.bin/redocly
+TOOLS_STAMP := tools/node_modules/.installed
+
+.PHONY: help install uv deps system-deps run serve worker migrate demo test lint spec-lint fmt openapi bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +32,7 @@ system-deps:
 	command -v lego >/dev/null 2>&1 || missing="$$missing lego"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -52,12 +56,21 @@ serve: deps ## the API alone
 worker: deps ## a worker alone
 	@uv run certbroker worker
 
-test: install ## the whole suite against real PostgreSQL, Redis, pebble and BIND
+test: install spec-lint ## the spec lint, then the whole suite against real PostgreSQL, Redis, pebble and BIND
 	@uv run pytest $(PYTEST_ARGS)
 
-lint: deps ## ruff
+lint: deps spec-lint ## ruff, and the OpenAPI document's lint
 	@uv run ruff check app tests bench alembic
 	@uv run ruff format --check app tests bench alembic
+
+# Node tools (the pinned Redocly CLI) live in tools/node_modules, installed from the lock file.
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	@npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	@touch $@
+
+spec-lint: $(TOOLS_STAMP) ## Redocly CLI's lint of openapi/openapi.yaml: zero errors (redocly.yaml)
+	@REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint openapi/openapi.yaml \
+	  --format=summary 2>&1 | grep -v '[║╔╚]' | grep -v '^\s*$$'; exit $${PIPESTATUS[0]}
 
 fmt: deps ## format and autofix
 	@uv run ruff format app tests bench alembic
@@ -70,4 +83,4 @@ bench: install ## the benchmarks in bench/
 	@for script in bench/*.py; do echo "== $$script"; uv run python $$script || exit 1; done
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache tools/node_modules

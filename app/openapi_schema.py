@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.auth.principal import SCOPE_DESCRIPTIONS
 from app.http.error_responses import declare_problems
+from app.openapi_answers import require_output_fields, restore_example_nulls
 from app.settings import Settings
 
 TAGS = [
@@ -87,7 +88,8 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
         schema["servers"] = [{"url": settings.public_base_url}]
         declare_problems(schema, app)
         _mark_public(schema)
-        _require_output_fields(schema)
+        require_output_fields(schema)
+        restore_example_nulls(schema)
         app.openapi_schema = schema
         return schema
 
@@ -100,37 +102,3 @@ def _mark_public(schema: dict[str, Any]) -> None:
     for operations in schema["paths"].values():
         for operation in operations.values():
             operation.setdefault("security", [])
-
-
-def _referenced(node: Any, schemas: dict[str, Any], found: set[str]) -> set[str]:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-            name = ref.rsplit("/", 1)[1]
-            if name not in found:
-                found.add(name)
-                _referenced(schemas.get(name), schemas, found)
-        for value in node.values():
-            _referenced(value, schemas, found)
-    elif isinstance(node, list):
-        for value in node:
-            _referenced(value, schemas, found)
-    return found
-
-
-def _require_output_fields(schema: dict[str, Any]) -> None:
-    """A field with a default is optional in a request, but every answer carries it: the
-    schemas only answers use list all their properties as required, so clients need not
-    treat them as maybe-absent."""
-    schemas = schema.get("components", {}).get("schemas", {})
-    answers: list[Any] = []
-    requests: list[Any] = []
-    for operations in schema["paths"].values():
-        for operation in operations.values():
-            requests += [operation.get("parameters"), operation.get("requestBody")]
-            answers += [r for code, r in operation["responses"].items() if code < "400"]
-    output_only = _referenced(answers, schemas, set()) - _referenced(requests, schemas, set())
-    for name in output_only:
-        properties = schemas[name].get("properties")
-        if properties:
-            schemas[name]["required"] = list(properties)

@@ -29,6 +29,43 @@ ORDER_EXAMPLE = {
     "comments": "checkout frontend",
 }
 
+CERTIFICATE_EXAMPLE = {
+    "id": "0d9a7c1e2b3f4a5c6d7e8f9a0b1c2d3e",
+    "organization_id": "3f0c1b2a4d5e6f708192a3b4c5d6e7f8",
+    "product": "positivessl",
+    "validation_level": "DV",
+    "backend": "acme",
+    "common_name": "www.example.com",
+    "names": ["www.example.com", "example.com"],
+    "term_days": 90,
+    "server_type": "other",
+    "comments": "checkout frontend",
+    "labels": {"team": "payments", "env": "prod"},
+    "auto_renew": True,
+    "renew_before_days": None,
+    "status": "issued",
+    "status_reason": None,
+    "key_type": "EC-P256",
+    "key_source": "generated",
+    "serial": "04a1f3c2d5e6b7a8091a2b3c4d5e6f70",
+    "backend_ref": "https://acme.sectigo.com/v2/DV/cert/Yq3xY0nZ",
+    "not_before": "2026-11-26T18:00:00Z",
+    "not_after": "2027-02-24T18:00:00Z",
+    "issuer_dn": "CN=Sectigo Public Server Authentication CA DV E36,O=Sectigo Limited,C=GB",
+    "issued_at": "2026-11-26T18:00:04Z",
+    "revoked_at": None,
+    "revocation_reason": None,
+    "source": "broker",
+    "renew_after": "2027-01-25T18:00:00Z",
+    "renewal_of": None,
+    "superseded_by": None,
+    "job_id": "9f1c2e4b7a8d4c0e9b1a2f3d4e5c6b7a",
+    "requested_by": "cb_T3mQk9vJ2xWf8LpZr4sN1A",
+    "detail": {},
+    "created_at": "2026-11-26T18:00:00Z",
+    "updated_at": "2026-11-26T18:00:04Z",
+}
+
 
 class KeySpec(BaseModel):
     """Have the broker generate the private key (it is stored encrypted)."""
@@ -74,6 +111,30 @@ class CertificateUpdate(PatchModel):
 
 
 class Preflight(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "problems": [
+                        {
+                            "field": "body.common_name",
+                            "message": "'shop.example.org' is not under the organization's allowed"
+                            " domains (example.com)",
+                            "type": "domain_not_allowed",
+                        }
+                    ],
+                    "backend": "scm",
+                    "validation_level": "OV",
+                    "approval_required": False,
+                    "term_days": 365,
+                    "names": ["shop.example.org"],
+                    "names_needing_validation": ["shop.example.org"],
+                }
+            ]
+        }
+    )
+
     ok: bool
     problems: list[dict[str, str]] = Field(description="what would make the order fail, by field")
     backend: Literal["acme", "scm"] | None
@@ -85,7 +146,9 @@ class Preflight(BaseModel):
 
 
 class CertificatePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [CERTIFICATE_EXAMPLE]}
+    )
 
     id: str
     organization_id: str

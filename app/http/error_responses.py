@@ -20,10 +20,10 @@ PROBLEM_REF = {"$ref": REF.format(model="Problem")}
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 
 DESCRIPTIONS = {
-    400: "The request cannot be understood",
+    400: "The body cannot be parsed (not JSON, or not UTF-8)",
     401: "No valid access token (missing, expired, revoked or not ours)",
     403: "The token lacks a scope this operation needs, or the caller may not do this",
-    404: "No such object in your tenant",
+    404: "No such object in your tenant (addressed, or named by an `…_id` field)",
     409: "The object's state does not allow this",
     413: "The request body is larger than the service accepts",
     422: "A field is refused; `errors` names each one and why",
@@ -47,7 +47,7 @@ HEADERS: dict[int, dict[str, Any]] = {
     },
 }
 EXAMPLE_DETAILS = {
-    400: "the body is not valid JSON",
+    400: "There was an error parsing the body",
     401: "a bearer access token is required",
     403: "this operation needs the scope certificates:write",
     404: "no such object in your tenant",
@@ -72,8 +72,11 @@ def declare_problems(spec: dict[str, Any], app: FastAPI) -> None:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in _statuses(route, operation):
-                _declare(responses, status, operation.get("summary"), route.path_format)
+            declared = {int(code) for code in responses if code.isdigit() and code >= "400"}
+            given = _given(route, operation, schemas)
+            for status in sorted(declared | given):
+                _declare(responses, status, route.path_format, alongside=status in given)
+            operation["responses"] = dict(sorted(responses.items()))
 
 
 def _problem_schemas() -> dict[str, Any]:
@@ -97,31 +100,47 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(sub)
 
 
-def _statuses(route: RouteContext, operation: dict[str, Any]) -> set[int]:
-    """What the route declared, plus what the app's mechanisms give for every such route."""
-    statuses = {int(code) for code in operation["responses"] if code.isdigit() and code >= "400"}
+def _named_ids(operation: dict[str, Any], schemas: dict[str, Any]) -> list[str]:
+    """The parameters and top-level body fields that name another object by its id."""
+    names = [parameter["name"] for parameter in operation.get("parameters", [])]
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        ref = str(media.get("schema", {}).get("$ref", ""))
+        names += list(schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
+    return [name for name in names if name == "id" or name.endswith("_id")]
+
+
+def _given(route: RouteContext, operation: dict[str, Any], schemas: dict[str, Any]) -> set[int]:
+    """What the app's mechanisms answer on such a route, whatever the route declared: auth
+    (401, 403) and, for a tenant's objects named by id, 404; the rate limit (429); request
+    validation (422); for a body, parsing (400) and the size limit (413)."""
+    statuses = set()
     if operation.get("security"):
         statuses |= {401, 403}
+        if _named_ids(operation, schemas):
+            statuses.add(404)
     if rate_limited in set(_calls(route.dependant)):
         statuses.add(429)
-    if re.search(r"{[^}]+}", route.path_format):
-        statuses.add(404)
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.add(422)
     if operation.get("requestBody"):
-        statuses.add(413)
+        statuses |= {400, 413}
     return statuses
 
 
-def _declare(responses: dict[str, Any], status: int, summary: str | None, path: str) -> None:
+def _declare(responses: dict[str, Any], status: int, path: str, *, alongside: bool) -> None:
     answer = responses.setdefault(str(status), {})
     content = answer.get("content") or {}
+    problem = {PROBLEM_JSON: {"schema": PROBLEM_REF, "example": _example(status, path)}}
     schema_ref = str(content.get("application/json", {}).get("schema", {}).get("$ref", ""))
     if content and not schema_ref.endswith(FASTAPI_VALIDATION):
-        return  # the route declared its own body (the OAuth token endpoint's RFC 6749 errors)
+        # The route's own body (the token endpoint's RFC 6749 errors) comes first; a problem
+        # is possible too where the app's mechanisms answer before the route runs.
+        if alongside:
+            answer["content"] = {**content, **problem}
+        return
     if not answer.get("description") or answer["description"] == "Validation Error":
         answer["description"] = DESCRIPTIONS.get(status, problem_title(status)[1])
-    answer["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF, "example": _example(status, path)}}
+    answer["content"] = problem
     if status in HEADERS:
         answer["headers"] = HEADERS[status]
 

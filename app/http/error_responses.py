@@ -100,13 +100,17 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(sub)
 
 
-def _named_ids(operation: dict[str, Any], schemas: dict[str, Any]) -> list[str]:
-    """The parameters and top-level body fields that name another object by its id."""
-    names = [parameter["name"] for parameter in operation.get("parameters", [])]
+def _names_objects(operation: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """Whether the request addresses an object (a path parameter) or names one by id (a
+    query parameter or top-level body field `id` or `…_id`): either may not exist."""
+    parameters = operation.get("parameters", [])
+    if any(parameter["in"] == "path" for parameter in parameters):
+        return True
+    names = [parameter["name"] for parameter in parameters]
     for media in operation.get("requestBody", {}).get("content", {}).values():
         ref = str(media.get("schema", {}).get("$ref", ""))
         names += list(schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
-    return [name for name in names if name == "id" or name.endswith("_id")]
+    return any(name == "id" or name.endswith("_id") for name in names)
 
 
 def _given(route: RouteContext, operation: dict[str, Any], schemas: dict[str, Any]) -> set[int]:
@@ -116,7 +120,7 @@ def _given(route: RouteContext, operation: dict[str, Any], schemas: dict[str, An
     statuses = set()
     if operation.get("security"):
         statuses |= {401, 403}
-        if _named_ids(operation, schemas):
+        if _names_objects(operation, schemas):
             statuses.add(404)
     if rate_limited in set(_calls(route.dependant)):
         statuses.add(429)

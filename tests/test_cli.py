@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def certbroker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -21,6 +23,8 @@ def certbroker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+# Several interpreter start-ups in a row: slow on a loaded two-core machine, not stuck.
+@pytest.mark.timeout(300)
 def test_operator_commands(tmp_path: Path) -> None:
     env = {
         **os.environ,

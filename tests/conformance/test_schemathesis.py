@@ -93,6 +93,8 @@ def figures(report: Path) -> tuple[int, int, Counter[str]]:
 
 
 # PostgreSQL only: it is where NUL bytes and constraint races show, and one run is enough.
+# The run is bounded by --max-time; pytest's own per-test timeout (120 s) would cut it off.
+@pytest.mark.timeout(MAX_SECONDS + 240)
 @pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
 async def test_schemathesis_finds_no_failure(fuzzed_api: str, runtime: Runtime) -> None:
     token, own_ids = await tenant_admin(runtime, fuzzed_api)

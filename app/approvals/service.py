@@ -13,6 +13,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.webhooks.events import emit
@@ -57,17 +58,23 @@ async def get_approval(session: AsyncSession, approval_id: str, tenant_id: str) 
 async def list_approvals(
     session: AsyncSession,
     tenant_id: str,
+    *,
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
-    limit: int = 100,
-) -> list[Approval]:
+    certificate_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Approval], str | None]:
     query = select(Approval).where(Approval.tenant_id == tenant_id)
     if status:
         query = query.where(Approval.status == status)
     if organization_id:
         query = query.where(Approval.organization_id == organization_id)
-    rows = await session.execute(query.order_by(Approval.created_at, Approval.id).limit(limit))
-    return list(rows.scalars())
+    if certificate_id:
+        query = query.where(Approval.certificate_id == certificate_id)
+    return await keyset_page(
+        session, query, key=Approval.created_at, id_column=Approval.id, cursor=cursor, limit=limit
+    )
 
 
 def check_approver(approval: Approval, org: Organization, principal: Principal) -> None:

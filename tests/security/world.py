@@ -192,8 +192,7 @@ async def build_world(runtime: Runtime, api: httpx.AsyncClient) -> World:
     )
     objects["certificate"] = cert["id"]
     approvals = await ok(await api.get("/v1/approvals", headers=h))
-    items = approvals["items"] if isinstance(approvals, dict) else approvals
-    objects["approval"] = items[0]["id"]
+    objects["approval"] = approvals["items"][0]["id"]
     sync = await ok(await api.post("/v1/inventory/sync", headers=h, json={}))
     objects["job"] = sync["id"] if "id" in sync else sync["job_id"]
     client = await ok(

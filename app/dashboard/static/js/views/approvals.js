@@ -1,6 +1,6 @@
 // Approvals waiting: requester, names, product and time left; approve or reject with a comment.
 
-import { api, hasScope } from "../api.js";
+import { api, hasScope, listAll } from "../api.js";
 import { badge, formatDate, guarded, h, showInfo, timeLeft } from "../ui.js";
 import { organizationNames } from "./certificates.js";
 
@@ -20,11 +20,10 @@ function decisionForm(approval, refresh) {
 }
 
 export async function approvalsView({ refresh }) {
-  const [page, organizations] = await Promise.all([
-    api("/v1/approvals", { query: { status: "pending", limit: 100 } }),
+  const [approvals, organizations] = await Promise.all([
+    listAll("/v1/approvals", { status: "pending", limit: 100 }, 500),
     organizationNames(),
   ]);
-  const approvals = Array.isArray(page) ? page : page.items;
   const certificates = await Promise.all(approvals.map((approval) => api(`/v1/certificates/${approval.certificate_id}`)));
   const cards = approvals.map((approval, index) => {
     const cert = certificates[index];

@@ -94,7 +94,8 @@ export async function overviewView() {
     api("/v1/certificates", { query: { source: "scm_import", limit: 10 } }),
     api("/v1/approvals", { query: { status: "pending", limit: 20 } }),
   ]);
-  const pending = Array.isArray(approvals) ? approvals : approvals.items;
+  const pending = approvals.items;
+  const pendingCount = approvals.next_cursor ? `${pending.length}+` : pending.length;
   const expiring30 = (summary.by_expiry.lt_7d || 0) + (summary.by_expiry.lt_14d || 0) + (summary.by_expiry.lt_30d || 0);
   return h(
     "div",
@@ -107,7 +108,7 @@ export async function overviewView() {
         h("div", { class: "stat", id: "total-count" }, summary.total), h("div", { class: "stat-label" }, "certificates"),
         h("div", { class: "stat", id: "expiring-30" }, expiring30), h("div", { class: "stat-label" },
           h("a", { href: `#/certificates?status=issued&expires_before=${encodeURIComponent(new Date(Date.now() + 30 * 86400000).toISOString())}&sort=not_after` }, "expire in the next 30 days")),
-        h("div", { class: "stat", id: "pending-approvals" }, pending.length), h("div", { class: "stat-label" },
+        h("div", { class: "stat", id: "pending-approvals" }, pendingCount), h("div", { class: "stat-label" },
           h("a", { href: "#/approvals" }, "waiting for approval"))),
       counts("By status", summary.by_status, "by-status"),
       counts("By validation level", summary.by_validation_level, "by-level"),

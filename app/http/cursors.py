@@ -52,19 +52,22 @@ def encode_cursor(moment: dt.datetime | None, row_id: str | int) -> str:
     return f"{payload}.{_tag(payload)}"
 
 
+def _signed(payload: str, tag: str) -> bool:
+    return hmac.compare_digest(tag.encode(), _tag(payload).encode())  # bytes: any text compares
+
+
 def check_signature(cursor: str) -> None:
     """A 422 naming `query.cursor` unless this list and tenant's key signed `cursor`."""
     payload, _, tag = cursor.partition(".")
-    if len(cursor) > MAX_CURSOR_LENGTH or not hmac.compare_digest(tag.encode(), _tag(payload).encode()):
+    if len(cursor) > MAX_CURSOR_LENGTH or not _signed(payload, tag):
         raise _refused()
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime | None, str | int]:
     """The pair back, or a 422 naming `query.cursor` for anything this API did not hand out
     for this list."""
-    payload, _, tag = cursor.partition(".")
-    if len(cursor) > MAX_CURSOR_LENGTH or not hmac.compare_digest(tag.encode(), _tag(payload).encode()):
-        raise _refused()
+    check_signature(cursor)
+    payload = cursor.partition(".")[0]
     try:
         moment, row_id = json.loads(_unb64(payload))
         if isinstance(row_id, bool) or not isinstance(row_id, str | int):
@@ -101,9 +104,8 @@ def encode_key_cursor(value: dt.datetime | str | None, row_id: str | int) -> str
 
 def decode_key_cursor(cursor: str) -> tuple[dt.datetime | str | None, str | int]:
     """What `encode_key_cursor` signed, or a 422 naming `query.cursor`."""
-    payload, _, tag = cursor.partition(".")
-    if len(cursor) > MAX_CURSOR_LENGTH or not hmac.compare_digest(tag.encode(), _tag(payload).encode()):
-        raise _refused()
+    check_signature(cursor)
+    payload = cursor.partition(".")[0]
     try:
         kind, text, row_id = json.loads(_unb64(payload))
         if isinstance(row_id, bool) or not isinstance(row_id, str | int):

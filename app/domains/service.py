@@ -209,6 +209,60 @@ async def settle_waiting_certificates(session: AsyncSession, domain: Domain) -> 
             await queue_issuance(session, cert, "certbroker")
 
 
+async def release_stranded_orders(
+    session: AsyncSession, now: dt.datetime | None = None, settle_seconds: float = 5.0
+) -> int:
+    """Move on orders a race left in pending_validation. Caller commits; returns how many.
+
+    An order whose transaction commits just after its domain's validation ended (and released
+    the orders it could see) would otherwise wait forever. Every few seconds the reconciler
+    looks at orders that have waited `settle_seconds` (the normal path has had its turn) but
+    not more than an hour (older ones were looked at long ago): fully validated now → submitted;
+    a domain they need has failed or expired and none is running → failed, as
+    `settle_waiting_certificates` would have done.
+    """
+    from app.certificates.ordering import queue_issuance
+
+    now = now or utcnow()
+    query = (
+        select(Certificate)
+        .where(
+            Certificate.status == CertificateStatus.PENDING_VALIDATION,
+            Certificate.updated_at < now - dt.timedelta(seconds=settle_seconds),
+            Certificate.updated_at > now - dt.timedelta(hours=1),
+        )
+        .order_by(Certificate.updated_at)
+        .limit(200)
+    )
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        query = query.with_for_update(skip_locked=True)  # several workers sweep side by side
+    released = 0
+    for cert in (await session.execute(query)).scalars().all():
+        org = await session.get(Organization, cert.organization_id)
+        if org is None:
+            continue
+        pending = await unvalidated_names(session, org, cert.names)
+        if not pending:
+            await queue_issuance(session, cert, "certbroker")
+            released += 1
+            continue
+        known = await _domains_named(session, org, set(pending))
+        ended = [
+            d for d in known.values() if d.status in (DomainStatus.FAILED, DomainStatus.EXPIRED)
+        ]
+        if ended:
+            domain = ended[0]
+            transition(
+                session,
+                cert,
+                CertificateStatus.FAILED,
+                "certbroker",
+                f"domain validation of {domain.name} {domain.status}: {domain.last_error}",
+            )
+            released += 1
+    return released
+
+
 async def remove_organization_domains(session: AsyncSession, org_id: str) -> None:
     """Delete an organization's domains and their validation history, as part of deleting the
     organization. A validation still running at the CA blocks it (409): its job would lose the

@@ -34,6 +34,13 @@ async def list_approvals(
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
     certificate_id: str | None = None,
+    decidable_by_me: Annotated[
+        bool,
+        Query(
+            description="Only the requests the caller may decide: listed as an approver for "
+            "the organization and validation level, and not the requester"
+        ),
+    ] = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> ApprovalPage:
@@ -44,6 +51,7 @@ async def list_approvals(
         status=status,
         organization_id=organization_id,
         certificate_id=certificate_id,
+        decidable_by=caller if decidable_by_me else None,
         cursor=cursor,
         limit=limit,
     )

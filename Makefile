@@ -23,7 +23,8 @@ deps: uv
 	@uv sync --frozen --quiet
 
 # pebble (the ACME server used by the sandbox and the tests), BIND, lego and Chromium with its
-# driver (the dashboard's browser tests) come from Debian.
+# driver (the dashboard's browser tests) and redis-server (bench/chaos.py starts its own) come
+# from Debian.
 system-deps:
 	@missing=""; \
 	command -v pebble >/dev/null 2>&1 || missing="$$missing pebble"; \
@@ -33,6 +34,7 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

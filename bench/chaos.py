@@ -12,14 +12,15 @@ Starts everything it needs and stops it at the end:
   * pebble (EAB required, PEBBLE_WFE_NONCEREJECT=`--nonce-reject` %) and pebble-challtestsrv,
     with the test suite's launchers; pebble validates HTTP-01 against the API itself;
   * `certbroker serve --workers N` (N API processes on one port) and M `certbroker worker`s,
-    each with the default job settings (lease 8 s, heartbeat 2 s, reconciler every 2 s).
+    each with the default job settings (lease 8 s, heartbeat 2 s, reconciler every 2 s), and
+    one more API process, never killed, that only pebble calls (HTTP-01 challenges).
 
 Then it orders `--orders` certificates over `--duration` seconds (DV via pebble on
 *.example.com; OV via SCM on *.example.org, pre-validated, and on *.example.net, which the
 broker validates first, so orders race their domain's validation), each with an
 Idempotency-Key and retried on connection errors and 5xx. Meanwhile, every `--kill-every`
 seconds, it SIGKILLs a worker while it holds claimed jobs (and starts a replacement), every
-third time an API process instead (uvicorn's supervisor replaces it), flushes Redis once while
+fourth time an API process instead (uvicorn's supervisor replaces it), flushes Redis once while
 work is queued, and opens the SCM burst once.
 
 Printed (and written as JSON with --json):
@@ -117,6 +118,7 @@ class Cluster:
     api: subprocess.Popen[bytes] | None = None
     redis_port: int = 0
     api_port: int = 0
+    http01_port: int = 0
     scm_port: int = 0
     pebble: Any = None
     challtestsrv: Any = None
@@ -152,6 +154,7 @@ class Cluster:
         from tests.fixtures.acme_servers import start_challtestsrv, start_pebble
 
         self.redis_port, self.api_port, self.scm_port = free_port(), free_port(), free_port()
+        self.http01_port = free_port()
         self._spawn(
             "redis",
             [
@@ -179,7 +182,7 @@ class Cluster:
         self.challtestsrv = start_challtestsrv()
         self.pebble = start_pebble(
             self.workdir / "pebble",
-            http_port=self.api_port,
+            http_port=self.http01_port,
             dns_server=self.challtestsrv.dns_server,
             env={"PEBBLE_WFE_NONCEREJECT": str(self.args.nonce_reject)},
         )
@@ -222,6 +225,12 @@ class Cluster:
         for _ in range(self.args.workers):
             self.start_worker()
         self.start_api()
+        # Pebble's HTTP-01 requests go to an API process of their own that is never killed:
+        # the clients' API processes are, and a challenge answered by nobody fails the order
+        # at the CA (any API process answers it from the database).
+        http01 = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.http01_port)]
+        self._spawn("api-http01", http01)
+        await self._wait_http(f"http://127.0.0.1:{self.http01_port}/healthz", 120)
         await self._wait_http(f"{self.api_url}/healthz", 120)
         await self._wait_http(f"{self.scm_url}/__sandbox/health", 60)
 
@@ -485,12 +494,13 @@ class Run:
 
     async def chaos(self) -> None:
         """Each fault once early on (a worker, a Redis flush, an API process, an SCM burst),
-        then two worker kills for every API kill until the submissions end."""
+        then three worker kills for every API kill until the submissions end."""
         plan = ["worker", "flush", "api", "burst"]
         await asyncio.sleep(self.args.kill_every)
         round_ = 0
         while self.submitting:
-            action = plan[round_] if round_ < len(plan) else ("api", "worker", "worker")[round_ % 3]
+            later = ("api", "worker", "worker", "worker")
+            action = plan[round_] if round_ < len(plan) else later[round_ % len(later)]
             round_ += 1
             if action == "worker":
                 await self.kill_a_worker()

@@ -104,7 +104,6 @@ class JobSettings(BaseModel):
 class WebhookSettings(BaseModel):
     # Receivers must be public https endpoints unless the deployment says otherwise.
     allow_http: bool = False
-    allow_private_networks: bool = False
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Waits between attempts; the last one repeats until the window closes, then it failed.
     retry_schedule_seconds: list[float] = Field(
@@ -132,6 +131,8 @@ class EgressSettings(BaseModel):
     # Exceptions the operator grants by address, e.g. ["127.0.0.1/32"] for local simulators.
     # They match the address as resolved (an IPv6 form embedding an allowed IPv4 does not).
     allowed_networks: list[IPvAnyNetwork] = []
+    # The DNS server ("address:port") target names are resolved with; unset: the system's.
+    resolver: str | None = Field(default=None, pattern=r"^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$")
     # How long a name may take to resolve before the connection is refused as unresolved.
     resolve_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
 

@@ -33,9 +33,23 @@ async def list_approvals(
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    decidable_by_me: Annotated[
+        bool,
+        Query(
+            description="Only the requests the caller may decide: listed as an approver for "
+            "the organization and validation level, and not the requester"
+        ),
+    ] = False,
 ) -> list[ApprovalPublic]:
     """Requests waiting for a decision (or, with `status`, decided ones)."""
-    rows = await service.list_approvals(session, caller.tenant_id, status, organization_id, limit)
+    rows = await service.list_approvals(
+        session,
+        caller.tenant_id,
+        status,
+        organization_id,
+        limit,
+        decidable_by=caller if decidable_by_me else None,
+    )
     return [ApprovalPublic.model_validate(row) for row in rows]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.models import Approval, ApprovalStatus
@@ -60,14 +60,40 @@ async def list_approvals(
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
     limit: int = 100,
+    decidable_by: Principal | None = None,
 ) -> list[Approval]:
+    """The tenant's approvals; with `decidable_by`, only those that principal may decide (a
+    listed approver for the organization and level, and not the requester)."""
     query = select(Approval).where(Approval.tenant_id == tenant_id)
     if status:
         query = query.where(Approval.status == status)
     if organization_id:
         query = query.where(Approval.organization_id == organization_id)
+    if decidable_by is not None:
+        pairs = await _approver_of(session, tenant_id, decidable_by.subject)
+        if not pairs:
+            return []
+        query = query.where(
+            tuple_(Approval.organization_id, Approval.validation_level).in_(pairs),
+            Approval.requested_by != decidable_by.subject,
+        )
     rows = await session.execute(query.order_by(Approval.created_at, Approval.id).limit(limit))
     return list(rows.scalars())
+
+
+async def _approver_of(
+    session: AsyncSession, tenant_id: str, subject: str
+) -> list[tuple[str, str]]:
+    """(organization id, validation level) pairs whose approvers list the subject."""
+    rows = await session.execute(
+        select(Organization.id, Organization.approvers).where(Organization.tenant_id == tenant_id)
+    )
+    return [
+        (org_id, level)
+        for org_id, approvers in rows
+        for level, subjects in (approvers or {}).items()
+        if subject in subjects
+    ]
 
 
 def check_approver(approval: Approval, org: Organization, principal: Principal) -> None:

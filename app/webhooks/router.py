@@ -47,7 +47,12 @@ async def create_webhook(
     (Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the
     base64-decoded part of the secret after `whsec_`)."""
     subscription, secret = await service.create_webhook(
-        session, runtime.secretbox, runtime.settings.webhooks, caller.tenant_id, body
+        session,
+        runtime.secretbox,
+        runtime.egress,
+        runtime.settings.webhooks,
+        caller.tenant_id,
+        body,
     )
     public = WebhookPublic.model_validate(subscription)
     return WebhookWithSecret(**public.model_dump(), secret=secret)
@@ -91,7 +96,7 @@ async def update_webhook(
 ) -> WebhookPublic:
     subscription = await service.get_webhook(session, id, caller.tenant_id)
     subscription = await service.update_webhook(
-        session, runtime.settings.webhooks, subscription, body
+        session, runtime.egress, runtime.settings.webhooks, subscription, body
     )
     return WebhookPublic.model_validate(subscription)
 

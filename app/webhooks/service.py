@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.egress.policy import EgressPolicy
+from app.errors import Conflict, NotFound
 from app.settings import WebhookSettings
 from app.webhooks.events import stage_delivery
 from app.webhooks.models import (
@@ -19,18 +20,14 @@ from app.webhooks.models import (
 )
 from app.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.webhooks.signing import new_secret
-from app.webhooks.targets import TargetRefused, TargetUnresolved, check_target
 
 MAX_LIST = 500
 
 
-async def check_url(url: str, policy: WebhookSettings) -> None:
-    try:
-        await check_target(url, policy)
-    except TargetRefused as exc:
-        raise Unprocessable.field("body.url", f"refused: {exc}", "url_refused") from None
-    except TargetUnresolved as exc:
-        raise Unprocessable.field("body.url", str(exc), "url_unresolved") from None
+async def check_url(url: str, egress: EgressPolicy, policy: WebhookSettings) -> None:
+    """The URL and every address of its host, by the egress policy (422 naming body.url).
+    Delivery checks again, at each connection."""
+    await egress.check_target(url, field="body.url", kind="webhook", allow_http=policy.allow_http)
 
 
 def _secret_context(subscription: WebhookSubscription) -> str:
@@ -44,12 +41,13 @@ def decrypt_secret(box: SecretBox, subscription: WebhookSubscription) -> str:
 async def create_webhook(
     session: AsyncSession,
     box: SecretBox,
+    egress: EgressPolicy,
     policy: WebhookSettings,
     tenant_id: str,
     body: WebhookCreate,
 ) -> tuple[WebhookSubscription, str]:
     """A new subscription and its plaintext secret, which the caller shows once and forgets."""
-    await check_url(body.url, policy)
+    await check_url(body.url, egress, policy)
     secret = new_secret()
     subscription = WebhookSubscription(
         tenant_id=tenant_id,
@@ -88,13 +86,14 @@ async def list_webhooks(
 
 async def update_webhook(
     session: AsyncSession,
+    egress: EgressPolicy,
     policy: WebhookSettings,
     subscription: WebhookSubscription,
     body: WebhookUpdate,
 ) -> WebhookSubscription:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("url") is not None:
-        await check_url(changes["url"], policy)
+        await check_url(changes["url"], egress, policy)
         subscription.url = changes["url"]
     if changes.get("event_types") is not None:
         subscription.event_types = list(dict.fromkeys(str(t) for t in body.event_types or []))

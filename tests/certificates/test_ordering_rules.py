@@ -449,3 +449,35 @@ async def test_labels_and_renewal_settings_can_change(tenant: Tenant, scm_org: d
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.renew_before_days"
     reader = await tenant.http.patch(path, json={"comments": "x"}, headers=tenant.as_("approver"))
     assert reader.status_code == 403
+
+
+async def test_approvals_decidable_by_me(tenant: Tenant, scm_sandbox: ScmSandbox) -> None:
+    """`decidable_by_me` keeps the requests the caller may decide: a listed approver for the
+    organization and level, never the requester of the certificate."""
+    org = await create_org(
+        tenant,
+        allowed_domains=["example.com"],
+        scm=scm_settings(scm_sandbox),
+        approvers={"EV": [tenant.ids["approver"], tenant.ids["requester"]]},
+    )
+    other = await create_org(tenant, allowed_domains=["example.com"], scm=scm_settings(scm_sandbox))
+    ids = []
+    for org_id in (org["id"], other["id"]):
+        answer = await order(
+            tenant, organization_id=org_id, product="ev-ssl", common_name="mine.example.com"
+        )
+        assert answer.status_code == 202, answer.text
+        ids.append(answer.json()["id"])
+
+    async def listed(role: str, **query: object) -> set[str]:
+        answer = await tenant.http.get("/v1/approvals", params=query, headers=tenant.as_(role))
+        assert answer.status_code == 200, answer.text
+        rows = answer.json()
+        rows = rows["items"] if isinstance(rows, dict) else rows
+        return {a["certificate_id"] for a in rows} & set(ids)
+
+    assert await listed("approver") == set(ids)
+    assert await listed("approver", decidable_by_me="true") == {ids[0]}
+    # Listed for EV, but the requester of both: nothing to decide.
+    assert await listed("requester", decidable_by_me="true") == set()
+    assert await listed("admin", decidable_by_me="true") == set()

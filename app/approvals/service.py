@@ -13,6 +13,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.webhooks.events import emit
@@ -57,28 +58,34 @@ async def get_approval(session: AsyncSession, approval_id: str, tenant_id: str) 
 async def list_approvals(
     session: AsyncSession,
     tenant_id: str,
+    *,
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
-    limit: int = 100,
+    certificate_id: str | None = None,
     decidable_by: Principal | None = None,
-) -> list[Approval]:
-    """The tenant's approvals; with `decidable_by`, only those that principal may decide (a
-    listed approver for the organization and level, and not the requester)."""
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Approval], str | None]:
+    """The tenant's approvals, oldest first; with `decidable_by`, only those that principal may
+    decide (a listed approver for the organization and level, and not the requester)."""
     query = select(Approval).where(Approval.tenant_id == tenant_id)
     if status:
         query = query.where(Approval.status == status)
     if organization_id:
         query = query.where(Approval.organization_id == organization_id)
+    if certificate_id:
+        query = query.where(Approval.certificate_id == certificate_id)
     if decidable_by is not None:
         pairs = await _approver_of(session, tenant_id, decidable_by.subject)
         if not pairs:
-            return []
+            return [], None
         query = query.where(
             tuple_(Approval.organization_id, Approval.validation_level).in_(pairs),
             Approval.requested_by != decidable_by.subject,
         )
-    rows = await session.execute(query.order_by(Approval.created_at, Approval.id).limit(limit))
-    return list(rows.scalars())
+    return await keyset_page(
+        session, query, key=Approval.created_at, id_column=Approval.id, cursor=cursor, limit=limit
+    )
 
 
 async def _approver_of(

@@ -1,6 +1,6 @@
 // Approvals waiting: requester, names, product and time left; approve or reject with a comment.
 
-import { api, hasScope } from "../api.js";
+import { api, hasScope, listAll } from "../api.js";
 import { badge, formatDate, guarded, h, showInfo, timeLeft } from "../ui.js";
 import { organizationNames } from "./certificates.js";
 
@@ -35,19 +35,17 @@ function approvalCard(approval, cert, organizations, decision) {
   );
 }
 
-const items = (page) => (Array.isArray(page) ? page : page.items);
-
 // Two lists: what this caller may decide (a listed approver, not the requester), with the
 // decision form; and, read-only, what else waits in the tenant and why it is not theirs.
 export async function approvalsView({ refresh }) {
   const deciding = hasScope("approvals:write");
   const [pending, mine, organizations] = await Promise.all([
-    api("/v1/approvals", { query: { status: "pending", limit: 100 } }),
-    deciding ? api("/v1/approvals", { query: { status: "pending", decidable_by_me: true, limit: 100 } }) : [],
+    listAll("/v1/approvals", { status: "pending", limit: 100 }, 500),
+    deciding ? listAll("/v1/approvals", { status: "pending", decidable_by_me: true, limit: 100 }, 500) : [],
     organizationNames(),
   ]);
-  const all = items(pending);
-  const mineIds = new Set(items(mine).map((approval) => approval.id));
+  const all = pending;
+  const mineIds = new Set(mine.map((approval) => approval.id));
   const certificates = new Map(
     (await Promise.all(all.map((approval) => api(`/v1/certificates/${approval.certificate_id}`)))).map((cert) => [cert.id, cert])
   );

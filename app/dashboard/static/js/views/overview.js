@@ -93,10 +93,11 @@ export async function overviewView() {
     api("/v1/alerts", { query: { kind: "renewal_failed", status: "open", limit: 10 } }),
     api("/v1/certificates", { query: { source: "scm_import", limit: 10 } }),
     api("/v1/approvals", { query: { status: "pending", limit: 100 } }),
-    hasScope("approvals:write") ? api("/v1/approvals", { query: { status: "pending", decidable_by_me: true, limit: 100 } }) : [],
+    hasScope("approvals:write") ? api("/v1/approvals", { query: { status: "pending", decidable_by_me: true, limit: 100 } }) : { items: [] },
   ]);
-  const pending = Array.isArray(approvals) ? approvals : approvals.items;
-  const forMe = Array.isArray(mine) ? mine : mine.items;
+  const pending = approvals.items;
+  const pendingCount = approvals.next_cursor ? `${pending.length}+` : pending.length;
+  const forMe = mine.items;
   const expiring30 = (summary.by_expiry.lt_7d || 0) + (summary.by_expiry.lt_14d || 0) + (summary.by_expiry.lt_30d || 0);
   return h(
     "div",
@@ -109,7 +110,7 @@ export async function overviewView() {
         h("div", { class: "stat", id: "total-count" }, summary.total), h("div", { class: "stat-label" }, "certificates"),
         h("div", { class: "stat", id: "expiring-30" }, expiring30), h("div", { class: "stat-label" },
           h("a", { href: `#/certificates?status=issued&expires_before=${encodeURIComponent(new Date(Date.now() + 30 * 86400000).toISOString())}&sort=not_after` }, "expire in the next 30 days")),
-        h("div", { class: "stat", id: "pending-approvals" }, pending.length), h("div", { class: "stat-label" },
+        h("div", { class: "stat", id: "pending-approvals" }, pendingCount), h("div", { class: "stat-label" },
           h("a", { href: "#/approvals" }, "waiting for approval in your tenant")),
         hasScope("approvals:write") ? h("div", { class: "stat", id: "pending-for-me" }, forMe.length) : null,
         hasScope("approvals:write") ? h("div", { class: "stat-label" }, h("a", { href: "#/approvals" }, "waiting for your decision")) : null),

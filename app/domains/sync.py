@@ -47,7 +47,8 @@ class DomainSyncReport:
     validated: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        # Prefixed: `created` and friends are LogRecord attributes a log's `extra` may not set.
+        return {f"domains_{key}": value for key, value in asdict(self).items()}
 
 
 def _day_end(day: dt.date | None) -> dt.datetime | None:

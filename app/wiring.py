@@ -18,13 +18,14 @@ def register_job_handlers() -> None:
 def register_backends(runtime: Runtime) -> None:
     """Fill the runtime's issuer and DNS provider registries with the real backends."""
     from app.acme_state.store import DbAccountStore, DbHttp01Responder
+    from app.dns.netpolicy import dns_egress_check
     from app.dns.registry import default_dns_registry
     from app.issuers.acme.issuer import AcmeIssuer
     from app.issuers.scm.issuer import ScmIssuer
     from app.issuers.scm.pool import ScmClientPool
     from app.metrics.issuers import observed
 
-    runtime.dns_providers = default_dns_registry()
+    runtime.dns_providers = default_dns_registry(dns_egress_check(runtime))
     runtime.scm_pool = ScmClientPool()
     scm = ScmIssuer(runtime.scm_pool)
     acme = AcmeIssuer(

@@ -6,7 +6,14 @@ import base64
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Well-known development values. Production refuses to start while any of them is in use.
@@ -79,6 +86,29 @@ class WebhookSettings(BaseModel):
     retry_window_seconds: float = Field(default=86400, gt=0)
 
 
+class EgressSettings(BaseModel):
+    """Where the broker may connect on a tenant's behalf (CERTBROKER_EGRESS__*): CA URLs, DNS
+    servers, webhooks. Only operators widen it; the defaults suit a public deployment."""
+
+    # CA endpoints organizations may name (shell patterns on the host name).
+    ca_host_allowlist: list[str] = [
+        "cert-manager.com",
+        "*.cert-manager.com",
+        "*.sectigo.com",
+        "sectigo.com",
+    ]
+    # CA URLs are https on port 443 unless these say otherwise (the sandbox's simulators).
+    ca_allow_http: bool = False
+    ca_any_port: bool = False
+    # RFC 1918 and unique-local (fc00::/7) targets, for deployments whose receivers are internal.
+    allow_private_networks: bool = False
+    # Exceptions the operator grants by address, e.g. ["127.0.0.1/32"] for local simulators.
+    # They match the address as resolved (an IPv6 form embedding an allowed IPv4 does not).
+    allowed_networks: list[IPvAnyNetwork] = []
+    # How long a name may take to resolve before the connection is refused as unresolved.
+    resolve_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
+
 class LifecycleSettings(BaseModel):
     """Renewal scheduling and expiry alerts (app/lifecycle)."""
 
@@ -143,6 +173,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     jobs: JobSettings = JobSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    egress: EgressSettings = EgressSettings()
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     limits: LimitSettings = LimitSettings()
@@ -152,13 +183,6 @@ class Settings(BaseSettings):
     # fronts the validated names; the API answers them from the database either way. A
     # deployment setting, not an organization's: tenants must not choose where files go.
     acme_http01_webroot: str | None = None
-    # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
-    ca_host_allowlist: list[str] = [
-        "cert-manager.com",
-        "*.cert-manager.com",
-        "*.sectigo.com",
-        "sectigo.com",
-    ]
     # Per API client on /v1, a token bucket shared by every API process; 0 = off.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     metrics_public: bool = False  # False: /metrics needs a platform:admin token
@@ -197,6 +221,7 @@ class Settings(BaseSettings):
             problems.append("CERTBROKER_DATABASE_URL points at SQLite; production needs PostgreSQL")
         if self.auth.issuer.startswith("http://127.0.0.1"):
             problems.append("CERTBROKER_AUTH__ISSUER is still the development default")
+        problems += _sandbox_conveniences(self)
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
@@ -204,3 +229,22 @@ class Settings(BaseSettings):
     @cached_property
     def data_key_bytes(self) -> dict[str, bytes]:
         return {k: base64.b64decode(v.get_secret_value()) for k, v in self.data_keys.items()}
+
+
+def _sandbox_conveniences(settings: Settings) -> list[str]:
+    """What only the sandbox may do: serve simulators, reach loopback or link-local addresses,
+    talk to a CA over plain http."""
+    from app.egress.addresses import local_only_overlap
+
+    problems = []
+    if settings.sandbox_mode:
+        problems.append("CERTBROKER_SANDBOX_MODE is on")
+    if settings.egress.ca_allow_http:
+        problems.append("CERTBROKER_EGRESS__CA_ALLOW_HTTP lets CA credentials travel unencrypted")
+    for network in settings.egress.allowed_networks:
+        if local_only_overlap(network):
+            problems.append(
+                f"CERTBROKER_EGRESS__ALLOWED_NETWORKS includes {network}, a loopback, "
+                "link-local or unspecified range"
+            )
+    return problems

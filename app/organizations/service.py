@@ -164,12 +164,15 @@ def _apply_policy(org: Organization, values: dict[str, Any]) -> None:
 
 
 async def _save(session: AsyncSession, org: Organization) -> None:
-    existing = await session.execute(
-        select(func.count())
-        .select_from(Organization)
-        .where(Organization.tenant_id == org.tenant_id, Organization.name == org.name)
-        .where(Organization.id != org.id)
-    )
+    # No autoflush: a rename to a taken name would otherwise hit the unique index inside the
+    # check that is there to answer it with a 409.
+    with session.no_autoflush:
+        existing = await session.execute(
+            select(func.count())
+            .select_from(Organization)
+            .where(Organization.tenant_id == org.tenant_id, Organization.name == org.name)
+            .where(Organization.id != org.id)
+        )
     if existing.scalar_one():
         raise Conflict(f"an organization named {org.name!r} already exists")
     session.add(org)

@@ -1,63 +1,36 @@
-"""Which addresses DNS work may reach: the deployment's egress policy, seen as one callable.
+"""The egress policy (`app.egress`) as DNS work sees it: one `check(ip, port)` callable.
 
 Tenant settings name DNS servers, resolvers and provider API endpoints; every address the
-broker would send to is first passed to `check(ip, port)`, which raises `EgressRefused`.
-Until the shared egress policy (`runtime.egress`) is present, this module's own rule applies:
-public addresses only, plus loopback outside production (the sandbox's and tests' servers).
+broker would send to (after resolution) is first passed to `check`, which raises
+`EgressRefused` (an OSError, so the HTTP stack under lexicon treats it as a failed connect).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
 from typing import Any
 
 from app.dns.lexicon_http import EgressCheck, EgressRefused
-
-log = logging.getLogger("certbroker.dns")
-
-
-def _embedded_v4(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
-) -> ipaddress.IPv4Address | None:
-    if isinstance(address, ipaddress.IPv4Address):
-        return None
-    return (
-        address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
-    )
+from app.egress.policy import EgressPolicy
+from app.errors import AppError
+from app.settings import EgressSettings
 
 
-def fallback_check(allow_loopback: bool) -> EgressCheck:
+def policy_check(policy: EgressPolicy, field: str = "dns") -> EgressCheck:
     def check(ip: str, port: int) -> None:
         try:
-            address = ipaddress.ip_address(ip.split("%")[0])
-        except ValueError:
-            raise EgressRefused(f"{ip} is not an IP address") from None
-        inner = _embedded_v4(address)
-        judged = inner or address
-        if judged.is_loopback and allow_loopback:
-            return
-        if (judged.is_global and address.is_global) or (inner is not None and inner.is_global):
-            return
-        log.warning("egress refused: %s port %s", ip, port, extra={"egress_target": ip})
-        raise EgressRefused(f"{ip} port {port} is not an address DNS settings may reach")
+            policy.check_ip(ip, field=field)
+        except AppError as exc:  # the policy's 422, which logged the refusal
+            reason = getattr(exc, "reason", None) or exc.detail
+            raise EgressRefused(f"{reason} (port {port})") from None
 
     return check
 
 
 def dns_egress_check(runtime: Any) -> EgressCheck:
-    """The check for this deployment: the shared egress policy when present, else the rule above."""
-    egress = getattr(runtime, "egress", None)
-    if egress is not None and hasattr(egress, "check_ip"):
-        shared = egress.check_ip
+    """The deployment's policy (`CERTBROKER_EGRESS__*`)."""
+    return policy_check(runtime.egress)
 
-        def check(ip: str, port: int) -> None:
-            try:
-                shared(ip, port)
-            except EgressRefused:
-                raise
-            except Exception as exc:
-                raise EgressRefused(str(exc)) from None
 
-        return check
-    return fallback_check(allow_loopback=runtime.settings.env != "production")
+def loopback_check() -> EgressCheck:
+    """For tools and tests outside the service: the default policy plus 127.0.0.1."""
+    return policy_check(EgressPolicy(EgressSettings(allowed_networks=["127.0.0.1/32"])))  # type: ignore[list-item]

@@ -6,14 +6,14 @@ from app.dns.base import DnsProviderRegistry
 from app.dns.delegation import CnameDelegationProvider
 from app.dns.lexicon import LexiconProvider
 from app.dns.lexicon_http import EgressCheck
-from app.dns.netpolicy import fallback_check
+from app.dns.netpolicy import loopback_check
 from app.dns.rfc2136 import Rfc2136Provider
 
 
 def default_dns_registry(check: EgressCheck | None = None) -> DnsProviderRegistry:
     """`check` is the egress policy every server, resolver and API address passes first
-    (default: public addresses and loopback, for tests and tools outside the service)."""
-    policy = check or fallback_check(allow_loopback=True)
+    (default: the default policy plus 127.0.0.1, for tests and tools outside the service)."""
+    policy = check or loopback_check()
     registry = DnsProviderRegistry()
     registry.register("rfc2136", lambda config: Rfc2136Provider.from_config(config, policy))
     registry.register("lexicon", lambda config: LexiconProvider.from_config(config, policy))

@@ -74,19 +74,7 @@ class Rfc2136SettingsOut(Rfc2136Settings):
 class LexiconSettings(BaseModel):
     """Any DNS provider API dns-lexicon speaks (see GET /v1/dns/providers)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "provider": "lexicon",
-                    "lexicon_provider": "cloudflare",
-                    "zone": "example.com",
-                    "credentials": {"auth_token": "••••"},
-                }
-            ]
-        },
-    )
+    model_config = CLOSED
 
     provider: Literal["lexicon"]
     lexicon_provider: OptionName = Field(examples=["cloudflare", "azure", "powerdns"])
@@ -107,6 +95,20 @@ class LexiconSettings(BaseModel):
 
 
 class LexiconSettingsIn(LexiconSettings):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "lexicon",
+                    "lexicon_provider": "cloudflare",
+                    "zone": "example.com",
+                    "credentials": {"auth_token": "••••"},
+                }
+            ]
+        },
+    )
+
     credentials: dict[OptionName, Annotated[SecretStr, Field(max_length=8192)]] = Field(
         default_factory=dict,
         max_length=20,

@@ -10,8 +10,10 @@ import pytest
 from app.dns.errors import DnsConfigError, DnsProviderError, DnsQueryFailed
 from app.dns.lexicon import LexiconProvider
 from app.dns.lexicon_http import EgressRefused
-from app.dns.netpolicy import fallback_check
+from app.dns.netpolicy import policy_check
 from app.dns.registry import default_dns_registry
+from app.egress.policy import EgressPolicy
+from app.settings import EgressSettings
 from tests.fixtures.powerdns import PDNS_ZONE, PowerDnsServer
 
 
@@ -63,7 +65,7 @@ async def test_unknown_zone_is_named(powerdns: PowerDnsServer) -> None:
 
 
 async def test_egress_policy_refuses_the_api_address(powerdns: PowerDnsServer) -> None:
-    registry = default_dns_registry(fallback_check(allow_loopback=False))
+    registry = default_dns_registry(policy_check(EgressPolicy(EgressSettings())))
     provider = registry.create("lexicon", powerdns.provider_config())
     with pytest.raises(DnsQueryFailed, match=r"egress policy: 127\.0\.0\.1"):
         await provider.present_txt(unique_name(), "x")
@@ -80,8 +82,8 @@ async def test_unix_socket_endpoint_is_refused(powerdns: PowerDnsServer, tmp_pat
         await provider.present_txt(unique_name(), "x")
 
 
-def test_fallback_policy_judges_embedded_ipv4() -> None:
-    check = fallback_check(allow_loopback=False)
+def test_policy_check_judges_embedded_ipv4() -> None:
+    check = policy_check(EgressPolicy(EgressSettings()))
     check("8.8.8.8", 53)
     for ip in ("127.0.0.1", "10.0.0.1", "169.254.169.254", "::ffff:10.0.0.1", "::1", "fe80::1"):
         with pytest.raises(EgressRefused):

@@ -150,9 +150,7 @@ async def test_provider_catalog(api: httpx.AsyncClient, admin: Actor) -> None:
 
 
 async def check(api: httpx.AsyncClient, admin: Actor, org_id: str) -> httpx.Response:
-    return await api.post(
-        f"/v1/organizations/{org_id}/dns/check", headers=admin.headers, json={}
-    )
+    return await api.post(f"/v1/organizations/{org_id}/dns/check", headers=admin.headers, json={})
 
 
 async def test_check_with_good_and_bad_credentials(

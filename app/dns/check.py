@@ -10,6 +10,8 @@ import asyncio
 import secrets
 from typing import Any
 
+import dns.exception
+
 from app.dns.base import DnsProvider, DnsProviderRegistry
 from app.dns.delegation import CnameDelegationProvider
 from app.dns.errors import DnsProviderError
@@ -100,6 +102,8 @@ async def run_check(
                 report.add("visible", False, str(exc))
             else:
                 report.add("visible", True, "served by every authoritative server checked")
+    except (dns.exception.DNSException, ValueError) as exc:
+        report.add("settings", False, f"invalid name or address: {exc}")
     except TimeoutError:
         report.add(
             "visible" if created else "create",

@@ -102,6 +102,24 @@ def _check_literal(check: EgressCheck | None, host: str, port: int, where: str) 
         raise Unprocessable.field(where, str(exc)) from None
 
 
+def _check_endpoints(endpoints: list[str], check: EgressCheck | None, where: str) -> None:
+    for index, text in enumerate(endpoints):
+        host, port = _split_endpoint(text)
+        if not 1 <= port <= 65535:
+            raise Unprocessable.field(f"{where}.{index}", f"port {port} is not 1-65535")
+        _check_literal(check, host, port, f"{where}.{index}")
+
+
+def _split_endpoint(text: str) -> tuple[str, int]:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else 53
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port)
+    return text, 53
+
+
 def _validate(
     model: BaseModel,
     secrets: dict[str, str],
@@ -117,12 +135,14 @@ def _validate(
                 f"{where}.{missing}", "set both tsig_key_name and tsig_secret, or neither"
             )
         _check_literal(check, model.server, model.port, f"{where}.server")
+        _check_endpoints(model.authoritative_servers, check, f"{where}.authoritative_servers")
     elif isinstance(model, LexiconSettingsIn):
         credentials = {
             key[len(f"{prefix}credentials.") :]: value
             for key, value in secrets.items()
             if key.startswith(f"{prefix}credentials.")
         }
+        _check_endpoints(model.authoritative_servers, check, f"{where}.authoritative_servers")
         problems = option_problems(model.lexicon_provider, dict(model.options), credentials)
         if problems:
             path, message = problems[0]

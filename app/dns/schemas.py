@@ -11,9 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
+# One DNS label (1-63 octets; "_" allowed, as in _acme-challenge) and a name of such labels.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_NAME = rf"{_LABEL}(?:\.{_LABEL})*\.?"
 Host = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9._:\-]+$"),
+    StringConstraints(min_length=1, max_length=253, pattern=rf"^(?:{_NAME}|[0-9A-Fa-f:.]+)$"),
 ]
 # "host", "host:port" or "[v6]:port"
 Endpoint = Annotated[
@@ -21,12 +24,10 @@ Endpoint = Annotated[
     StringConstraints(
         min_length=1,
         max_length=260,
-        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._\-]+)(:[0-9]{1,5})?$",
+        pattern=rf"^(?:\[[0-9A-Fa-f:.]+\]|{_NAME})(?::[0-9]{{1,5}})?$",
     ),
 ]
-Zone = Annotated[
-    str, StringConstraints(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9_\-.]+\.?$")
-]
+Zone = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=rf"^{_NAME}$")]
 OptionName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 OptionValue = Annotated[str, StringConstraints(max_length=2048)]
 Port = Annotated[int, Field(ge=1, le=65535)]

@@ -63,21 +63,47 @@ class AuthSettings(BaseModel):
 
 
 class JobSettings(BaseModel):
+    """The job system's clocks, which must agree with each other (checked at start-up).
+
+    A running job holds a database lease of `lease_seconds`, renewed every `heartbeat_seconds`
+    while its worker lives, so a dead worker's claims expire within seconds and any worker's
+    reconciler re-stages them. arq cuts an execution off after `job_timeout_seconds`, which is
+    longer than the longest single CA call (`ca_call_timeout_seconds`). On SIGTERM a worker
+    takes no more work, lets what it holds finish for up to `shutdown_grace_seconds`, then hands
+    the rest back.
+    """
+
     queue_name: str = "certbroker:queue"
     max_attempts: int = 20
-    reconcile_interval_seconds: int = 30
-    # A job whose Redis entry vanished is re-enqueued after this long without progress.
-    stale_after_seconds: int = 60
+    # Every worker looks for lost work this often (safe to run concurrently).
+    reconcile_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    # A queued job whose Redis entry vanished is re-enqueued after this long past its run time.
+    stale_after_seconds: float = Field(default=10.0, gt=0)
     relay_batch: int = 100
+    lease_seconds: float = Field(default=8.0, gt=0)
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    job_timeout_seconds: float = Field(default=300.0, gt=0)
+    ca_call_timeout_seconds: float = Field(default=30.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    max_concurrent_jobs: int = Field(default=50, ge=1, le=1000)
     # The periodic schedules (renewals, expiry checks, inventory sync). The reconciler always
     # runs; tests switch the schedules off and drive those functions with their own clock.
     schedules_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _clocks_agree(self) -> JobSettings:
+        if self.heartbeat_seconds * 2 >= self.lease_seconds:
+            raise ValueError("jobs.lease_seconds must be more than twice jobs.heartbeat_seconds")
+        if self.ca_call_timeout_seconds >= self.job_timeout_seconds:
+            raise ValueError(
+                "jobs.job_timeout_seconds must be longer than jobs.ca_call_timeout_seconds"
+            )
+        return self
 
 
 class WebhookSettings(BaseModel):
     # Receivers must be public https endpoints unless the deployment says otherwise.
     allow_http: bool = False
-    allow_private_networks: bool = False
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Waits between attempts; the last one repeats until the window closes, then it failed.
     retry_schedule_seconds: list[float] = Field(
@@ -105,6 +131,8 @@ class EgressSettings(BaseModel):
     # Exceptions the operator grants by address, e.g. ["127.0.0.1/32"] for local simulators.
     # They match the address as resolved (an IPv6 form embedding an allowed IPv4 does not).
     allowed_networks: list[IPvAnyNetwork] = []
+    # The DNS server ("address:port") target names are resolved with; unset: the system's.
+    resolver: str | None = Field(default=None, pattern=r"^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$")
     # How long a name may take to resolve before the connection is refused as unresolved.
     resolve_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
 

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
 import httpx
 
 from app.egress.addresses import METADATA, PRIVATE_CLASSES, IpAddress, classify, parse_ip
@@ -64,13 +67,31 @@ async def system_resolver(host: str) -> list[IpAddress]:
     return list(dict.fromkeys(a for a in found if a is not None))
 
 
+async def server_resolver(server: str, host: str) -> list[IpAddress]:
+    """`host`'s A and AAAA records from the DNS server `server` ("address:port")."""
+    address, _, port = server.rpartition(":")
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [address.strip("[]")]
+    resolver.port = int(port)
+    found: list[IpAddress] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            answer = await resolver.resolve(host, rdtype)
+        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+            continue
+        except dns.exception.DNSException as exc:
+            raise OSError(str(exc) or type(exc).__name__) from None
+        found += [a for a in (parse_ip(rd.address) for rd in answer) if a is not None]
+    return found
+
+
 class EgressPolicy:
     """`check_url` (the URL as written), `resolve` (a host's addresses, every one checked) and
     `check_ip`. Refusals raise `EgressRefused`, a 422 naming `field`."""
 
     def __init__(self, settings: EgressSettings, resolver: Resolver | None = None) -> None:
         self.settings = settings
-        self._resolver = resolver or system_resolver
+        self.resolver = resolver  # tests inject one; else settings.resolver, else the system's
 
     def problem(self, address: IpAddress) -> str | None:
         """Why `address` may not be connected to, or None."""
@@ -107,7 +128,7 @@ class EgressPolicy:
             raise self._refuse(field, f"{host!r} names this machine")
         try:
             async with asyncio.timeout(self.settings.resolve_timeout_seconds):
-                addresses = await self._resolver(name)
+                addresses = await self._lookup(name)
         except TimeoutError:
             raise EgressUnresolved(field, f"{host} did not resolve in time") from None
         except OSError as exc:
@@ -118,6 +139,13 @@ class EgressPolicy:
             if problem := self.problem(address):
                 raise self._refuse(field, f"{host} resolves to {problem}")
         return addresses
+
+    async def _lookup(self, name: str) -> list[IpAddress]:
+        if self.resolver is not None:
+            return await self.resolver(name)
+        if self.settings.resolver:
+            return await server_resolver(self.settings.resolver, name)
+        return await system_resolver(name)
 
     def check_url(
         self, url: str, *, field: str, kind: UrlKind = "ca", allow_http: bool = False

@@ -17,6 +17,7 @@ from app.db import utcnow
 from app.dns.lexicon_http import EgressCheck
 from app.dns.org_settings import apply_dns, public_settings, runtime_config
 from app.errors import Conflict, NotFound, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.organizations.ca_hosts import check_ca_url
 from app.organizations.models import Organization
 from app.organizations.schemas import (
@@ -30,8 +31,6 @@ from app.organizations.schemas import (
 )
 from app.settings import Settings
 
-MAX_LIST = 500
-
 
 async def get_organization(session: AsyncSession, org_id: str, tenant_id: str) -> Organization:
     org = await session.get(Organization, org_id)
@@ -41,15 +40,23 @@ async def get_organization(session: AsyncSession, org_id: str, tenant_id: str) -
 
 
 async def list_organizations(
-    session: AsyncSession, tenant_id: str, limit: int = 100
-) -> list[Organization]:
-    rows = await session.execute(
-        select(Organization)
-        .where(Organization.tenant_id == tenant_id)
-        .order_by(Organization.name)
-        .limit(min(limit, MAX_LIST))
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    name: str | None = None,
+    sandbox: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Organization], str | None]:
+    """One page of a tenant's organizations by name, and the next page's cursor."""
+    query = select(Organization).where(Organization.tenant_id == tenant_id)
+    if name:
+        query = query.where(func.lower(Organization.name).contains(name.lower(), autoescape=True))
+    if sandbox is not None:
+        query = query.where(Organization.sandbox == sandbox)  # type: ignore[arg-type]
+    return await keyset_page(
+        session, query, key=Organization.name, id_column=Organization.id, cursor=cursor, limit=limit
     )
-    return list(rows.scalars())
 
 
 def _domains(domains: list[str]) -> list[str]:

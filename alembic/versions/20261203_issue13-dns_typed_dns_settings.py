@@ -8,7 +8,7 @@ existed are removed (they could not have worked). Encrypted secrets stay as they
 old `inner_config.` secret paths are read as `inner.`.
 
 Revision ID: c13d0a5e7f21
-Revises: a1874028f910
+Revises: c11e0a7b5d21
 Create Date: 2026-12-03 06:00:00
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c13d0a5e7f21"
-down_revision: str | None = "a1874028f910"
+down_revision: str | None = "c11e0a7b5d21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

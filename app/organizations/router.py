@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
+from app.dns.netpolicy import dns_egress_check
 from app.domains.sync import queue_domain_sync, request_domain_sync
 from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
@@ -42,7 +43,12 @@ async def create_organization(
     Secrets (SCM password or client secret, EAB HMAC key, DNS secrets) are stored encrypted and
     never returned."""
     org = await service.create_organization(
-        session, caller.tenant_id, body, runtime.secretbox, runtime.settings
+        session,
+        caller.tenant_id,
+        body,
+        runtime.secretbox,
+        runtime.settings,
+        dns_egress_check(runtime),
     )
     if org.scm:
         await queue_domain_sync(session, org)  # its domains as SCM knows them, pre-validated too
@@ -99,7 +105,9 @@ async def update_organization(
 ) -> OrganizationPublic:
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.settings)
+    org = await service.update_organization(
+        session, org, body, runtime.secretbox, runtime.settings, dns_egress_check(runtime)
+    )
     if org.scm and body.model_fields_set & {"scm", "allowed_domains"}:
         await queue_domain_sync(session, org)
     return service.to_public(org)

@@ -114,6 +114,24 @@ class LimitSettings(BaseModel):
     token_failures_per_address: int = Field(default=30, ge=1)
 
 
+class AcmeServerSettings(BaseModel):
+    """The broker's own ACME directories (app/acme_server), CERTBROKER_ACME_SERVER__*."""
+
+    # A nonce is good for one request within this many seconds (kept in Redis).
+    nonce_ttl_seconds: int = Field(default=3600, ge=10, le=86400)
+    # What a client is told to wait between polls of an order, authorization or challenge.
+    retry_after_seconds: int = Field(default=2, ge=1, le=3600)
+    # How often an ACME client should ask again for a certificate's renewal window (ARI).
+    ari_retry_after_seconds: int = Field(default=21600, ge=60)
+    order_lifetime_hours: int = Field(default=168, ge=1, le=24 * 30)
+    # Where the broker fetches HTTP-01 answers (RFC 8555 says 80; tests move it) and which
+    # DNS servers ("host:port") answer its A and TXT lookups; empty = the system's resolver.
+    http01_port: int = Field(default=80, ge=1, le=65535)
+    resolvers: list[str] = []
+    validation_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    terms_of_service_url: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -137,6 +155,7 @@ class Settings(BaseSettings):
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     limits: LimitSettings = LimitSettings()
+    acme_server: AcmeServerSettings = AcmeServerSettings()
     sandbox_mode: bool = False
     # Also write HTTP-01 tokens under <dir>/.well-known/acme-challenge/ for a web server that
     # fronts the validated names; the API answers them from the database either way. A

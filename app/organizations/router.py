@@ -35,17 +35,18 @@ async def create_organization(
     org = await service.create_organization(
         session, caller.tenant_id, body, runtime.secretbox, runtime.settings
     )
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.get("", operation_id="organizations_list", response_model=list[OrganizationPublic])
 async def list_organizations(
     session: DbSession,
+    runtime: RuntimeDep,
     caller: Reader,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
 ) -> list[OrganizationPublic]:
     orgs = await service.list_organizations(session, caller.tenant_id, limit)
-    return [service.to_public(org) for org in orgs]
+    return [service.to_public(org, runtime.settings.public_base_url) for org in orgs]
 
 
 @router.get(
@@ -55,10 +56,10 @@ async def list_organizations(
     responses=NOT_FOUND,
 )
 async def get_organization(
-    organization_id: str, session: DbSession, caller: Reader
+    organization_id: str, session: DbSession, runtime: RuntimeDep, caller: Reader
 ) -> OrganizationPublic:
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.patch(
@@ -77,7 +78,7 @@ async def update_organization(
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
     org = await service.update_organization(session, org, body, runtime.secretbox, runtime.settings)
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.delete(

@@ -11,7 +11,7 @@ import json
 
 from fastapi import APIRouter, Request, Response
 
-from app.acme_server import accounts
+from app.acme_server import accounts, ari, authorizations, orders
 from app.acme_server.envelope import (
     AcmeAnswer,
     Directory,
@@ -21,6 +21,7 @@ from app.acme_server.envelope import (
     problem_answer,
 )
 from app.acme_server.problems import AcmeProblem
+from app.certificates.models import Certificate
 from app.db import session_scope
 from app.http.routing import GuardedRoute
 
@@ -78,3 +79,68 @@ async def account(organization_id: str, account_id: str, request: Request) -> Re
 @router.post("/key-change")
 async def key_change(organization_id: str, request: Request) -> Response:
     return await handle(request, organization_id, accounts.key_change)
+
+
+@router.post("/account/{account_id}/orders")
+async def account_orders(organization_id: str, account_id: str, request: Request) -> Response:
+    return await handle(request, organization_id, lambda ctx: orders.list_orders(ctx, account_id))
+
+
+@router.post("/new-order")
+async def new_order(organization_id: str, request: Request) -> Response:
+    return await handle(request, organization_id, orders.new_order)
+
+
+@router.post("/order/{order_id}")
+async def order(organization_id: str, order_id: str, request: Request) -> Response:
+    return await handle(request, organization_id, lambda ctx: orders.order_resource(ctx, order_id))
+
+
+@router.post("/order/{order_id}/finalize")
+async def finalize(organization_id: str, order_id: str, request: Request) -> Response:
+    return await handle(request, organization_id, lambda ctx: orders.finalize(ctx, order_id))
+
+
+@router.post("/authz/{authz_id}")
+async def authorization(organization_id: str, authz_id: str, request: Request) -> Response:
+    return await handle(
+        request,
+        organization_id,
+        lambda ctx: authorizations.authorization_resource(ctx, authz_id),
+    )
+
+
+@router.post("/chall/{challenge_id}")
+async def challenge(organization_id: str, challenge_id: str, request: Request) -> Response:
+    return await handle(
+        request,
+        organization_id,
+        lambda ctx: authorizations.challenge_resource(ctx, challenge_id),
+    )
+
+
+@router.post("/cert/{certificate_id}")
+async def certificate(organization_id: str, certificate_id: str, request: Request) -> Response:
+    return await handle(
+        request, organization_id, lambda ctx: orders.certificate(ctx, certificate_id)
+    )
+
+
+@router.get("/renewal-info/{cert_id}")
+async def renewal_info(organization_id: str, cert_id: str, request: Request) -> Response:
+    """RFC 9773: unauthenticated GET, answered from the broker's own renewal schedule."""
+    runtime, settings = request.app.state.runtime, request.app.state.settings
+    urls = Directory.of(settings, organization_id)
+    try:
+        async with session_scope(runtime.sessions) as session:
+            org = await load_org(session, organization_id)
+            cert: Certificate | None = await ari.find_certificate(session, org, cert_id)
+            if cert is None:
+                raise AcmeProblem(
+                    "malformed", "no certificate of this directory has that id", status=404
+                )
+            body = ari.renewal_info(cert, settings.lifecycle)
+    except AcmeProblem as problem:
+        return await finish(runtime, urls, problem_answer(problem))
+    retry = str(settings.acme_server.ari_retry_after_seconds)
+    return Response(json.dumps(body), media_type="application/json", headers={"Retry-After": retry})

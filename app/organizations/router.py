@@ -66,7 +66,7 @@ async def get_organization(
     "/{organization_id}",
     operation_id="organizations_update",
     response_model=OrganizationPublic,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, 409: {"description": "The name is taken"}},
 )
 async def update_organization(
     organization_id: str,

@@ -173,12 +173,15 @@ def _apply_policy(org: Organization, values: dict[str, Any]) -> None:
 
 
 async def _save(session: AsyncSession, org: Organization) -> None:
-    existing = await session.execute(
-        select(func.count())
-        .select_from(Organization)
-        .where(Organization.tenant_id == org.tenant_id, Organization.name == org.name)
-        .where(Organization.id != org.id)
-    )
+    # No autoflush: a renamed org flushed by this very query would hit the unique constraint
+    # before the check could answer 409.
+    with session.no_autoflush:
+        existing = await session.execute(
+            select(func.count())
+            .select_from(Organization)
+            .where(Organization.tenant_id == org.tenant_id, Organization.name == org.name)
+            .where(Organization.id != org.id)
+        )
     if existing.scalar_one():
         raise Conflict(f"an organization named {org.name!r} already exists")
     session.add(org)

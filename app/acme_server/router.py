@@ -11,7 +11,7 @@ import json
 
 from fastapi import APIRouter, Request, Response
 
-from app.acme_server import accounts, ari, authorizations, orders
+from app.acme_server import accounts, ari, authorizations, orders, revocations
 from app.acme_server.envelope import (
     AcmeAnswer,
     Directory,
@@ -79,6 +79,11 @@ async def account(organization_id: str, account_id: str, request: Request) -> Re
 @router.post("/key-change")
 async def key_change(organization_id: str, request: Request) -> Response:
     return await handle(request, organization_id, accounts.key_change)
+
+
+@router.post("/revoke-cert")
+async def revoke_cert(organization_id: str, request: Request) -> Response:
+    return await handle(request, organization_id, revocations.revoke_certificate, signer="either")
 
 
 @router.post("/account/{account_id}/orders")

@@ -35,6 +35,7 @@ from tests.fixtures.app import SESSION_TAG, create_pg_database, drop_pg_database
 @dataclass
 class AcmeEnv:
     url: str
+    api_port: int
     settings: Settings
     runtime: Runtime
     http01_port: int  # where the broker fetches clients' HTTP-01 answers
@@ -64,13 +65,14 @@ class AcmeEnv:
         assert answer.status_code == 201, answer.text
         return answer.json()
 
-    def acme_settings(self) -> dict[str, Any]:
+    def acme_settings(self, pebble: PebbleServer | None = None) -> dict[str, Any]:
+        pebble = pebble or self.pebble
         return {
-            "directory_url": self.pebble.directory_url,
-            "eab_kid": self.pebble.eab_kid,
-            "eab_hmac_key": self.pebble.eab_keys[self.pebble.eab_kid],
+            "directory_url": pebble.directory_url,
+            "eab_kid": pebble.eab_kid,
+            "eab_hmac_key": pebble.eab_keys[pebble.eab_kid],
             "contact_email": "pki@example.com",
-            "ca_bundle": self.pebble.ca_bundle,
+            "ca_bundle": pebble.ca_bundle,
             "challenge_types": ["http-01"],
         }
 
@@ -125,6 +127,7 @@ async def acme_env(challtestsrv: ChallTestSrv, pebble_factory: Any) -> AsyncIter
             tokens[role], ids[role] = answer.json()["access_token"], client_id
         yield AcmeEnv(
             url,
+            port,
             settings,
             runtime,
             http01_port,

@@ -38,17 +38,29 @@ def _serve(args: argparse.Namespace) -> None:
 
     _load_all_tables()
     settings = Settings()
+    options: dict[str, object] = {
+        "host": args.host,
+        "port": args.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "log_config": None,
+        "access_log": False,
+        # SIGTERM: stop accepting connections, let requests in flight finish (drain) for up
+        # to this long, then close.
+        "timeout_graceful_shutdown": args.graceful_timeout,
+    }
+    if args.workers > 1:
+        # N processes share the listening socket; uvicorn's supervisor restarts one that dies.
+        # Each builds its own app (engine, Redis pool) from the same settings.
+        from app.logs import configure_logging
+
+        configure_logging(settings.log_level)
+        _warn_if_sandbox(settings, "API")
+        uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
+        return
     app = create_app(settings)  # configures logging
     _warn_if_sandbox(settings, "API")
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        log_config=None,
-        access_log=False,
-    )
+    uvicorn.run(app, **options)
 
 
 def _worker(_args: argparse.Namespace) -> None:
@@ -173,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes sharing the port (default 1)"
+    )
+    serve.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=20.0,
+        help="seconds to drain requests in flight on SIGTERM (default 20)",
+    )
     serve.set_defaults(func=_serve)
 
     sub.add_parser("worker", help="run a job worker").set_defaults(func=_worker)

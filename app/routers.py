@@ -11,6 +11,7 @@ from app.approvals.router import router as approvals_router
 from app.audit.capture import audit_request
 from app.audit.router import router as audit_router
 from app.auth.router import router as oauth_router
+from app.catalog.router import router as products_router
 from app.certificates.downloads import router as downloads_router
 from app.certificates.router import router as certificates_router
 from app.clients.router import router as clients_router
@@ -29,6 +30,7 @@ from app.webhooks.router import router as webhooks_router
 # (a call the rate limit refuses never reaches the audit).
 API_ROUTERS = (
     certificates_router,
+    products_router,
     renew_router,
     downloads_router,
     approvals_router,

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.crypto.secretbox import SecretBox
 from app.db import create_engine, session_factory
 from app.dns.base import DnsProviderRegistry
+from app.egress.http import pinned_client
+from app.egress.policy import EgressPolicy
 from app.issuers.base import IssuerRegistry
 from app.settings import Settings
 
@@ -32,6 +34,10 @@ class Runtime:
     redis: Redis
     http: httpx.AsyncClient
     secretbox: SecretBox
+    # Every connection a tenant's settings point at goes through this policy.
+    egress: EgressPolicy
+    # Webhook deliveries: connections pinned to addresses the policy checked.
+    webhook_http: httpx.AsyncClient
     issuers: IssuerRegistry = field(default_factory=IssuerRegistry)
     dns_providers: DnsProviderRegistry = field(default_factory=DnsProviderRegistry)
     scm_pool: ScmClientPool | None = None
@@ -41,6 +47,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
+        egress = EgressPolicy(settings.egress)
         return cls(
             settings=settings,
             engine=engine,
@@ -48,11 +55,23 @@ class Runtime:
             redis=Redis.from_url(settings.redis_url),
             http=httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)),
             secretbox=SecretBox(settings.data_key_bytes, settings.data_key_id),
+            egress=egress,
+            webhook_http=webhook_client(egress, settings),
         )
 
     async def close(self) -> None:
         for close in reversed(self.closers):
             await close()
         await self.http.aclose()
+        await self.webhook_http.aclose()
         await self.redis.aclose()
         await self.engine.dispose()
+
+
+def webhook_client(egress: EgressPolicy, settings: Settings) -> httpx.AsyncClient:
+    return pinned_client(
+        egress,
+        field="url",
+        timeout=httpx.Timeout(settings.webhooks.timeout_seconds),
+        follow_redirects=False,
+    )

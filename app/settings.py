@@ -6,7 +6,14 @@ import base64
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Well-known development values. Production refuses to start while any of them is in use.
@@ -56,27 +63,78 @@ class AuthSettings(BaseModel):
 
 
 class JobSettings(BaseModel):
+    """The job system's clocks, which must agree with each other (checked at start-up).
+
+    A running job holds a database lease of `lease_seconds`, renewed every `heartbeat_seconds`
+    while its worker lives, so a dead worker's claims expire within seconds and any worker's
+    reconciler re-stages them. arq cuts an execution off after `job_timeout_seconds`, which is
+    longer than the longest single CA call (`ca_call_timeout_seconds`). On SIGTERM a worker
+    takes no more work, lets what it holds finish for up to `shutdown_grace_seconds`, then hands
+    the rest back.
+    """
+
     queue_name: str = "certbroker:queue"
     max_attempts: int = 20
-    reconcile_interval_seconds: int = 30
-    # A job whose Redis entry vanished is re-enqueued after this long without progress.
-    stale_after_seconds: int = 60
+    # Every worker looks for lost work this often (safe to run concurrently).
+    reconcile_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    # A queued job whose Redis entry vanished is re-enqueued after this long past its run time.
+    stale_after_seconds: float = Field(default=10.0, gt=0)
     relay_batch: int = 100
+    lease_seconds: float = Field(default=8.0, gt=0)
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    job_timeout_seconds: float = Field(default=300.0, gt=0)
+    ca_call_timeout_seconds: float = Field(default=30.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    max_concurrent_jobs: int = Field(default=50, ge=1, le=1000)
     # The periodic schedules (renewals, expiry checks, inventory sync). The reconciler always
     # runs; tests switch the schedules off and drive those functions with their own clock.
     schedules_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _clocks_agree(self) -> JobSettings:
+        if self.heartbeat_seconds * 2 >= self.lease_seconds:
+            raise ValueError("jobs.lease_seconds must be more than twice jobs.heartbeat_seconds")
+        if self.ca_call_timeout_seconds >= self.job_timeout_seconds:
+            raise ValueError(
+                "jobs.job_timeout_seconds must be longer than jobs.ca_call_timeout_seconds"
+            )
+        return self
 
 
 class WebhookSettings(BaseModel):
     # Receivers must be public https endpoints unless the deployment says otherwise.
     allow_http: bool = False
-    allow_private_networks: bool = False
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Waits between attempts; the last one repeats until the window closes, then it failed.
     retry_schedule_seconds: list[float] = Field(
         default=[5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800], min_length=1
     )
     retry_window_seconds: float = Field(default=86400, gt=0)
+
+
+class EgressSettings(BaseModel):
+    """Where the broker may connect on a tenant's behalf (CERTBROKER_EGRESS__*): CA URLs, DNS
+    servers, webhooks. Only operators widen it; the defaults suit a public deployment."""
+
+    # CA endpoints organizations may name (shell patterns on the host name).
+    ca_host_allowlist: list[str] = [
+        "cert-manager.com",
+        "*.cert-manager.com",
+        "*.sectigo.com",
+        "sectigo.com",
+    ]
+    # CA URLs are https on port 443 unless these say otherwise (the sandbox's simulators).
+    ca_allow_http: bool = False
+    ca_any_port: bool = False
+    # RFC 1918 and unique-local (fc00::/7) targets, for deployments whose receivers are internal.
+    allow_private_networks: bool = False
+    # Exceptions the operator grants by address, e.g. ["127.0.0.1/32"] for local simulators.
+    # They match the address as resolved (an IPv6 form embedding an allowed IPv4 does not).
+    allowed_networks: list[IPvAnyNetwork] = []
+    # The DNS server ("address:port") target names are resolved with; unset: the system's.
+    resolver: str | None = Field(default=None, pattern=r"^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$")
+    # How long a name may take to resolve before the connection is refused as unresolved.
+    resolve_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
 
 
 class LifecycleSettings(BaseModel):
@@ -152,6 +210,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     jobs: JobSettings = JobSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    egress: EgressSettings = EgressSettings()
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     limits: LimitSettings = LimitSettings()
@@ -161,13 +220,6 @@ class Settings(BaseSettings):
     # fronts the validated names; the API answers them from the database either way. A
     # deployment setting, not an organization's: tenants must not choose where files go.
     acme_http01_webroot: str | None = None
-    # CA endpoints organizations may name (shell patterns); loopback is allowed outside production.
-    ca_host_allowlist: list[str] = [
-        "cert-manager.com",
-        "*.cert-manager.com",
-        "*.sectigo.com",
-        "sectigo.com",
-    ]
     # Per API client on /v1, a token bucket shared by every API process; 0 = off.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     metrics_public: bool = False  # False: /metrics needs a platform:admin token
@@ -206,6 +258,7 @@ class Settings(BaseSettings):
             problems.append("CERTBROKER_DATABASE_URL points at SQLite; production needs PostgreSQL")
         if self.auth.issuer.startswith("http://127.0.0.1"):
             problems.append("CERTBROKER_AUTH__ISSUER is still the development default")
+        problems += _sandbox_conveniences(self)
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
@@ -213,3 +266,22 @@ class Settings(BaseSettings):
     @cached_property
     def data_key_bytes(self) -> dict[str, bytes]:
         return {k: base64.b64decode(v.get_secret_value()) for k, v in self.data_keys.items()}
+
+
+def _sandbox_conveniences(settings: Settings) -> list[str]:
+    """What only the sandbox may do: serve simulators, reach loopback or link-local addresses,
+    talk to a CA over plain http."""
+    from app.egress.addresses import local_only_overlap
+
+    problems = []
+    if settings.sandbox_mode:
+        problems.append("CERTBROKER_SANDBOX_MODE is on")
+    if settings.egress.ca_allow_http:
+        problems.append("CERTBROKER_EGRESS__CA_ALLOW_HTTP lets CA credentials travel unencrypted")
+    for network in settings.egress.allowed_networks:
+        if local_only_overlap(network):
+            problems.append(
+                f"CERTBROKER_EGRESS__ALLOWED_NETWORKS includes {network}, a loopback, "
+                "link-local or unspecified range"
+            )
+    return problems

@@ -18,6 +18,8 @@ def register_job_handlers() -> None:
 
 def register_backends(runtime: Runtime) -> None:
     """Fill the runtime's issuer and DNS provider registries with the real backends."""
+    import httpx
+
     from app.acme_state.store import DbAccountStore, DbHttp01Responder
     from app.dns.registry import default_dns_registry
     from app.issuers.acme.issuer import AcmeIssuer
@@ -26,7 +28,10 @@ def register_backends(runtime: Runtime) -> None:
     from app.metrics.issuers import observed
 
     runtime.dns_providers = default_dns_registry()
-    runtime.scm_pool = ScmClientPool()
+    # One SCM call may take the jobs' CA call timeout, well inside the job timeout.
+    runtime.scm_pool = ScmClientPool(
+        timeout=httpx.Timeout(runtime.settings.jobs.ca_call_timeout_seconds, connect=10.0)
+    )
     scm = ScmIssuer(runtime.scm_pool)
     acme = AcmeIssuer(
         DbAccountStore(runtime),

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import logging
+from signal import Signals
 from typing import Any
 
-from arq import cron
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from arq.worker import Worker
 
 from app.inventory.jobs import inventory_crons
-from app.jobs.jobs import reconcile_jobs, relay_forever, run_job
+from app.jobs.jobs import redis_forget, redis_presence, relay_forever, run_job
+from app.jobs.liveness import Liveness
+from app.jobs.ticks import once_per_tick
 from app.lifecycle.jobs import lifecycle_crons
 from app.logs import configure_logging
 from app.metrics.registry import start_worker_metrics_server
@@ -23,9 +28,21 @@ from app.runtime import Runtime
 from app.settings import Settings
 from app.wiring import register_backends, register_job_handlers
 
+log = logging.getLogger("certbroker.worker")
+
+
+def _once_per_tick(crons: list[CronJob], interval_seconds: float) -> list[CronJob]:
+    """Every worker schedules the periodic jobs; the `periodic_tick` table lets one run each
+    tick (app/jobs/ticks.py)."""
+    return [
+        dataclasses.replace(c, coroutine=once_per_tick(c.name, interval_seconds, c.coroutine))
+        for c in crons
+    ]
+
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq's Worker, for this configuration."""
+    jobs = settings.jobs
 
     async def startup(ctx: dict[str, Any]) -> None:
         runtime = Runtime.build(settings)
@@ -33,7 +50,15 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         ctx["runtime"] = runtime
         if settings.worker_metrics_port:
             start_worker_metrics_server(settings.worker_metrics_port, settings.worker_metrics_host)
+        liveness = Liveness(runtime)
+        ctx["liveness"] = liveness
+        ctx["worker_id"] = liveness.worker_id
+        liveness.start(
+            redis_presence(ctx["redis"], jobs.queue_name),
+            redis_forget(ctx["redis"], jobs.queue_name),
+        )
         ctx["relay"] = asyncio.create_task(relay_forever(runtime, ctx["redis"]))
+        log.info("worker %s started", liveness.worker_id)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         relay = ctx.get("relay")
@@ -41,38 +66,71 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
             relay.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay
+        liveness: Liveness | None = ctx.get("liveness")
+        if liveness is not None:
+            await liveness.stop()
+            with contextlib.suppress(Exception):
+                await liveness.release_all()
         if "runtime" in ctx:
             await ctx["runtime"].close()
 
     register_job_handlers()
     import_all_models()  # foreign keys resolve only with every table in the metadata
-    interval = settings.jobs.reconcile_interval_seconds
+    crons: list[CronJob] = []
+    if jobs.schedules_enabled:
+        crons += _once_per_tick(
+            lifecycle_crons(settings), settings.lifecycle.check_interval_seconds
+        )
+        crons += _once_per_tick(
+            inventory_crons(settings), settings.inventory.sync_interval_minutes * 60
+        )
     return {
         "functions": [run_job],
-        "cron_jobs": [
-            cron(
-                reconcile_jobs,
-                second=set(range(0, 60, max(1, min(interval, 60)))),
-                run_at_startup=True,
-                unique=True,
-            ),
-            *(lifecycle_crons(settings) if settings.jobs.schedules_enabled else []),
-            *(inventory_crons(settings) if settings.jobs.schedules_enabled else []),
-        ],
+        "cron_jobs": crons,
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
-        "queue_name": settings.jobs.queue_name,
-        "max_jobs": 50,
-        "job_timeout": 600,
+        "queue_name": jobs.queue_name,
+        "max_jobs": jobs.max_concurrent_jobs,
+        # arq cuts an execution off at the job timeout (longer than any single CA call); its
+        # in-progress key lives 10 s longer, which no longer matters: a dead worker's claim
+        # lapses after the lease and the job is re-staged under a new arq id.
+        "job_timeout": jobs.job_timeout_seconds,
         "keep_result": 60,
         "poll_delay": 0.2,
         "handle_signals": True,
+        # SIGTERM: take no more work, let running jobs finish within the grace, then cancel
+        # them (each hands its claim back) and stop.
+        "job_completion_wait": jobs.shutdown_grace_seconds,
     }
 
 
-def build_worker(settings: Settings, **overrides: Any) -> Worker:
-    return Worker(**{**worker_settings(settings), **overrides})
+class CertbrokerWorker(Worker):
+    """arq's Worker, telling the liveness that a shutdown began before jobs are cancelled."""
+
+    def handle_sig_wait_for_completion(self, signum: Signals) -> None:
+        self.begin_shutdown()
+        super().handle_sig_wait_for_completion(signum)
+
+    def handle_sig(self, signum: Signals) -> None:
+        self.begin_shutdown()
+        super().handle_sig(signum)
+
+    def begin_shutdown(self) -> None:
+        liveness: Liveness | None = self.ctx.get("liveness")
+        if liveness is not None:
+            liveness.stopping = True
+
+    async def graceful_stop(self) -> None:
+        """What SIGTERM does, for callers that run the worker in their own loop (tests)."""
+        self.handle_sig_wait_for_completion(Signals.SIGTERM)
+        if self.main_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.main_task
+
+
+def build_worker(settings: Settings, **overrides: Any) -> CertbrokerWorker:
+    return CertbrokerWorker(**{**worker_settings(settings), **overrides})
 
 
 def run_worker(settings: Settings) -> None:

@@ -23,10 +23,9 @@ from app.catalog.products import PRODUCTS, Backend, ValidationLevel, get_product
 from app.crypto.secretbox import SecretBox
 from app.db import new_id, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
+from app.http.pages import keyset_page
 from app.organizations.models import Organization
 from app.organizations.service import org_policy
-
-MAX_LIST = 500
 
 
 def default_product(org: Organization) -> str:
@@ -99,14 +98,17 @@ def create_credential(
     return credential, key
 
 
-async def list_credentials(session: AsyncSession, org: Organization) -> list[AcmeCredential]:
-    rows = await session.execute(
-        select(AcmeCredential)
-        .where(AcmeCredential.organization_id == org.id)
-        .order_by(AcmeCredential.created_at, AcmeCredential.id)
-        .limit(MAX_LIST)
+async def list_credentials(
+    session: AsyncSession, org: Organization, cursor: str | None, limit: int
+) -> tuple[list[AcmeCredential], str | None]:
+    return await keyset_page(
+        session,
+        select(AcmeCredential).where(AcmeCredential.organization_id == org.id),
+        key=AcmeCredential.created_at,
+        id_column=AcmeCredential.id,
+        cursor=cursor,
+        limit=limit,
     )
-    return list(rows.scalars())
 
 
 async def get_credential(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from app.acme_server import credentials as service
 from app.acme_server.models import AcmeCredential
 from app.acme_server.schemas import (
     AcmeCredentialCreate,
     AcmeCredentialCreated,
+    AcmeCredentialPage,
     AcmeCredentialPublic,
 )
 from app.auth.dependencies import TenantAdmin
 from app.deps import DbSession, RuntimeDep
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.organizations.service import get_organization
 
@@ -61,18 +65,25 @@ async def create_credential(
 @router.get(
     "",
     operation_id="acme_credentials_list",
-    response_model=list[AcmeCredentialPublic],
+    response_model=AcmeCredentialPage,
     responses=NOT_FOUND,
 )
 async def list_credentials(
-    organization_id: str, session: DbSession, runtime: RuntimeDep, caller: TenantAdmin
-) -> list[AcmeCredentialPublic]:
-    """The organization's EAB keys, revoked ones included; never the HMAC key."""
+    organization_id: str,
+    session: DbSession,
+    runtime: RuntimeDep,
+    caller: TenantAdmin,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> AcmeCredentialPage:
+    """The organization's EAB keys, oldest first, revoked ones included; never the HMAC key."""
     org = await get_organization(session, organization_id, caller.tenant_id)
-    return [
-        AcmeCredentialPublic(**_public(c, runtime.settings.public_base_url))
-        for c in await service.list_credentials(session, org)
-    ]
+    rows, next_cursor = await service.list_credentials(session, org, cursor, limit)
+    return AcmeCredentialPage(
+        items=[AcmeCredentialPublic(**_public(c, runtime.settings.public_base_url)) for c in rows],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.post(

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.http.fields import DnsName
+from app.http.pages import Page
 from app.organizations.schemas import ProductCode
 
 CREDENTIAL_EXAMPLE = {
@@ -72,3 +73,7 @@ class AcmeCredentialCreated(AcmeCredentialPublic):
     hmac_key: str = Field(
         description="the EAB HMAC key, base64url without padding; shown only in this answer"
     )
+
+
+class AcmeCredentialPage(Page[AcmeCredentialPublic]):
+    """The organization's EAB keys, oldest first."""

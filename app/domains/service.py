@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.names import covered_by, normalise
@@ -17,6 +17,7 @@ from app.certificates.service import transition
 from app.db import utcnow
 from app.domains.models import Domain, DomainStatus, DomainValidation, ValidationStatus
 from app.errors import Conflict, NotFound, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.webhooks.lifecycle import domain_validation_ended
@@ -75,13 +76,28 @@ async def get_domain(session: AsyncSession, domain_id: str, tenant_id: str) -> D
 
 
 async def list_domains(
-    session: AsyncSession, tenant_id: str, organization_id: str | None = None, limit: int = 200
-) -> list[Domain]:
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    organization_id: str | None = None,
+    status: DomainStatus | None = None,
+    name: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Domain], str | None]:
     query = select(Domain).where(Domain.tenant_id == tenant_id)
     if organization_id:
         query = query.where(Domain.organization_id == organization_id)
-    rows = await session.execute(query.order_by(Domain.name).limit(limit))
-    return list(rows.scalars())
+    if status is not None:
+        query = query.where(Domain.status == status)
+    if name:
+        needle = normalise(name)
+        query = query.where(
+            or_(Domain.name == needle, Domain.name.endswith("." + needle, autoescape=True))  # type: ignore[attr-defined]
+        )
+    return await keyset_page(
+        session, query, key=Domain.name, id_column=Domain.id, cursor=cursor, limit=limit
+    )
 
 
 async def latest_validation(session: AsyncSession, domain: Domain) -> DomainValidation | None:
@@ -207,6 +223,60 @@ async def settle_waiting_certificates(session: AsyncSession, domain: Domain) -> 
             continue
         if not await unvalidated_names(session, org, cert.names):
             await queue_issuance(session, cert, "certbroker")
+
+
+async def release_stranded_orders(
+    session: AsyncSession, now: dt.datetime | None = None, settle_seconds: float = 5.0
+) -> int:
+    """Move on orders a race left in pending_validation. Caller commits; returns how many.
+
+    An order whose transaction commits just after its domain's validation ended (and released
+    the orders it could see) would otherwise wait forever. Every few seconds the reconciler
+    looks at orders that have waited `settle_seconds` (the normal path has had its turn) but
+    not more than an hour (older ones were looked at long ago): fully validated now → submitted;
+    a domain they need has failed or expired and none is running → failed, as
+    `settle_waiting_certificates` would have done.
+    """
+    from app.certificates.ordering import queue_issuance
+
+    now = now or utcnow()
+    query = (
+        select(Certificate)
+        .where(
+            Certificate.status == CertificateStatus.PENDING_VALIDATION,
+            Certificate.updated_at < now - dt.timedelta(seconds=settle_seconds),
+            Certificate.updated_at > now - dt.timedelta(hours=1),
+        )
+        .order_by(Certificate.updated_at)
+        .limit(200)
+    )
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        query = query.with_for_update(skip_locked=True)  # several workers sweep side by side
+    released = 0
+    for cert in (await session.execute(query)).scalars().all():
+        org = await session.get(Organization, cert.organization_id)
+        if org is None:
+            continue
+        pending = await unvalidated_names(session, org, cert.names)
+        if not pending:
+            await queue_issuance(session, cert, "certbroker")
+            released += 1
+            continue
+        known = await _domains_named(session, org, set(pending))
+        ended = [
+            d for d in known.values() if d.status in (DomainStatus.FAILED, DomainStatus.EXPIRED)
+        ]
+        if ended:
+            domain = ended[0]
+            transition(
+                session,
+                cert,
+                CertificateStatus.FAILED,
+                "certbroker",
+                f"domain validation of {domain.name} {domain.status}: {domain.last_error}",
+            )
+            released += 1
+    return released
 
 
 async def remove_organization_domains(session: AsyncSession, org_id: str) -> None:

@@ -13,13 +13,17 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from app.db import session_scope
 from app.jobs.handlers import HANDLERS, JobContext
+from app.jobs.liveness import Liveness
 from app.jobs.models import Job
 from app.jobs.service import (
+    JobPresent,
+    JobsForget,
     PermanentJobError,
     claim,
-    reconcile,
+    hand_back,
     record_failure,
     record_success,
+    still_claimed,
 )
 from app.metrics.registry import record_job
 from app.outbox import NUDGE_SUFFIX, STAGED_FLAG, nudge, relay_batch
@@ -27,18 +31,22 @@ from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.jobs")
 
-LEASE_SECONDS = 300.0
-
 
 async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = None) -> str:
-    """Run one job execution. Safe under double delivery: only the claimant runs it."""
+    """Run one job execution. Safe under double delivery: only the claimant runs it, and only
+    an execution that still holds its claim when it ends records the outcome."""
     runtime: Runtime = ctx["runtime"]
+    liveness: Liveness | None = ctx.get("liveness")
+    worker = liveness.worker_id if liveness else None
+    settings = runtime.settings.jobs
     async with session_scope(runtime.sessions) as session:
-        job = await claim(session, job_id, enqueue_seq, LEASE_SECONDS)
+        job = await claim(session, job_id, enqueue_seq, settings.lease_seconds, worker)
     if job is None:
         return "skipped"
     # Plain values from here on: the ORM object is tied to sessions that come and go.
-    kind = job.kind
+    kind, attempts = job.kind, job.attempts
+    if liveness:
+        liveness.hold(job_id, attempts)
     handler = HANDLERS.get(kind)
     started = time.perf_counter()
     staged = False
@@ -50,23 +58,40 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
             if handler is None:
                 raise PermanentJobError(f"no handler for job kind {kind!r}")
             result = await handler(JobContext(runtime=runtime, session=session, job=job))
-            record_success(session, job, result)
-            staged = bool(session.info.get(STAGED_FLAG))
-            await session.commit()
-            outcome = "rescheduled" if result.again_in is not None else "succeeded"
+            if await still_claimed(session, job_id, worker, attempts):
+                record_success(session, job, result)
+                staged = bool(session.info.get(STAGED_FLAG))
+                await session.commit()
+                outcome = "rescheduled" if result.again_in is not None else "succeeded"
+            else:  # the lease lapsed and another execution owns the job now
+                await session.rollback()
+                outcome = "superseded"
+    except asyncio.CancelledError:
+        # SIGTERM past the grace period (hand the job back at once), or arq's job timeout
+        # (a failure: retried with backoff from the last committed step).
+        stopping = liveness is not None and liveness.stopping
+        await _after_cancel(runtime, job_id, kind, worker, attempts, timed_out=not stopping)
+        record_job(kind, "handed_back" if stopping else "timed_out", time.perf_counter() - started)
+        raise
     except Exception as exc:
         permanent = isinstance(exc, PermanentJobError)
         if not permanent:
             log.exception("job %s (%s) failed", job_id, kind)
         message = str(exc) if permanent else f"{type(exc).__name__}: {exc}"
         async with session_scope(runtime.sessions) as session:
-            fresh = await session.get(Job, job_id)
-            assert fresh is not None
-            failed = record_failure(session, fresh, message, permanent=permanent)
-        staged = not failed
-        outcome = "failed" if failed else "retrying"
+            if await still_claimed(session, job_id, worker, attempts):
+                fresh = await session.get(Job, job_id, populate_existing=True)
+                assert fresh is not None
+                failed = record_failure(session, fresh, message, permanent=permanent)
+                staged = not failed
+                outcome = "failed" if failed else "retrying"
+            else:
+                outcome = "superseded"
+    finally:
+        if liveness:
+            liveness.drop(job_id)
     if staged:
-        await nudge(runtime.redis, runtime.settings.jobs.queue_name)
+        await nudge(runtime.redis, settings.queue_name)
     record_job(kind, outcome, time.perf_counter() - started)
     log.info(
         "job %s %s",
@@ -80,6 +105,25 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
         },
     )
     return outcome
+
+
+async def _after_cancel(
+    runtime: Runtime, job_id: str, kind: str, worker: str | None, attempts: int, *, timed_out: bool
+) -> None:
+    try:
+        async with session_scope(runtime.sessions) as session:
+            if timed_out:
+                if await still_claimed(session, job_id, worker, attempts):
+                    fresh = await session.get(Job, job_id, populate_existing=True)
+                    assert fresh is not None
+                    limit = runtime.settings.jobs.job_timeout_seconds
+                    record_failure(session, fresh, f"timed out after {limit:g} s", permanent=False)
+            else:
+                await hand_back(session, job_id, worker, attempts)
+        await nudge(runtime.redis, runtime.settings.jobs.queue_name)
+        log.warning("job %s (%s) %s", job_id, kind, "timed out" if timed_out else "handed back")
+    except Exception as exc:  # the lease lapses and the reconciler re-stages it
+        log.warning("job %s could not be handed back: %s: %s", job_id, type(exc).__name__, exc)
 
 
 def arq_enqueuer(redis: ArqRedis, queue_name: str):
@@ -124,20 +168,34 @@ async def relay_forever(runtime: Runtime, redis: ArqRedis) -> None:
             await asyncio.sleep(2)
 
 
-async def reconcile_jobs(ctx: dict[str, Any]) -> int:
-    """Cron: re-stage due work whose Redis entry vanished (Redis may lose everything)."""
-    runtime: Runtime = ctx["runtime"]
-    redis: ArqRedis = ctx["redis"]
+def redis_presence(redis: ArqRedis, queue_name: str) -> JobPresent:
+    """Whether Redis holds an arq job waiting to run: its entry exists and no execution has it
+    in progress. An in-progress entry nobody claimed in the database belongs to a dead worker
+    and is ignored (it would otherwise block the retry for arq's whole job timeout)."""
 
     async def present(arq_job_id: str) -> bool:
-        return bool(
-            await redis.exists(job_key_prefix + arq_job_id, in_progress_key_prefix + arq_job_id)
-        )
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.exists(job_key_prefix + arq_job_id)
+            pipe.exists(in_progress_key_prefix + arq_job_id)
+            pipe.zscore(queue_name, arq_job_id)
+            job_key, in_progress, score = await pipe.execute()
+        return bool(job_key) and not in_progress and score is not None
 
-    restaged = 0
-    async with session_scope(runtime.sessions) as session:
-        restaged = await reconcile(session, present, runtime.settings.jobs.stale_after_seconds)
-    if restaged:
-        log.warning("reconciler re-staged %d lost jobs", restaged)
-        await nudge(runtime.redis, runtime.settings.jobs.queue_name)
-    return restaged
+    return present
+
+
+def redis_forget(redis: ArqRedis, queue_name: str) -> JobsForget:
+    """Remove superseded arq jobs (their re-staged successors run under new ids): the queue
+    entry, the job and the in-progress key. arq reads only the head of its queue, so dead
+    executions' entries left there would, in numbers, hide live work from every worker."""
+
+    async def forget(arq_job_ids: list[str]) -> None:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(queue_name, *arq_job_ids)
+            pipe.delete(
+                *(job_key_prefix + i for i in arq_job_ids),
+                *(in_progress_key_prefix + i for i in arq_job_ids),
+            )
+            await pipe.execute()
+
+    return forget

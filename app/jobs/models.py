@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_column, new_id, utcnow
@@ -15,7 +15,7 @@ from app.db import UTCDateTime, enum_column, new_id, utcnow
 class JobState(StrEnum):
     PENDING = "pending"  # waiting for its run_at; the outbox will hand it to Redis
     QUEUED = "queued"  # handed to Redis
-    RUNNING = "running"  # claimed by a worker until lease_until
+    RUNNING = "running"  # claimed by worker claimed_by until lease_until (renewed by heartbeat)
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -44,7 +44,10 @@ class Job(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     enqueue_seq: int = 0  # bumped at every hand-over to Redis; part of the arq job id
     run_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # While running: the worker holding the claim (see app/jobs/liveness.py) and how long the
+    # claim lasts unless that worker's heartbeat renews it.
     lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -53,3 +56,15 @@ class Job(SQLModel, table=True):
     @property
     def arq_job_id(self) -> str:
         return f"cb:{self.id}:{self.enqueue_seq}"
+
+
+class PeriodicTick(SQLModel, table=True):
+    """One row per execution of a periodic task: the worker whose insert wins runs the tick, the
+    others skip it (app/jobs/ticks.py)."""
+
+    __tablename__ = "periodic_tick"
+
+    name: str = Field(primary_key=True, max_length=64)
+    tick: int = Field(primary_key=True, sa_type=BigInteger)
+    worker: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -75,7 +75,11 @@ async def enqueue_job(
 
 
 async def claim(
-    session: AsyncSession, job_id: str, enqueue_seq: int | None, lease: float
+    session: AsyncSession,
+    job_id: str,
+    enqueue_seq: int | None,
+    lease: float,
+    worker: str | None = None,
 ) -> Job | None:
     """Take the job for this execution, or None when it is not ours to run (already done,
     superseded by a later staging, or running under another worker's live lease)."""
@@ -90,6 +94,7 @@ async def claim(
         .values(
             state=JobState.RUNNING,
             lease_until=now + dt.timedelta(seconds=lease),
+            claimed_by=worker,
             attempts=Job.attempts + 1,
             started_at=now,
             updated_at=now,
@@ -104,6 +109,35 @@ async def claim(
     return job
 
 
+async def still_claimed(
+    session: AsyncSession, job_id: str, worker: str | None, attempts: int
+) -> bool:
+    """Whether this execution still holds its claim, locking the row (PostgreSQL) until the
+    caller commits. False when the lease expired and the job was re-staged or claimed again:
+    the execution is superseded and must not record its outcome."""
+    row = (
+        await session.execute(
+            select(Job.state, Job.claimed_by, Job.attempts)
+            .where(Job.id == job_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    return row is not None and tuple(row) == (JobState.RUNNING, worker, attempts)
+
+
+async def hand_back(session: AsyncSession, job_id: str, worker: str | None, attempts: int) -> bool:
+    """Give a claimed job back for another worker to run at once (graceful shutdown): staged
+    again, no failure counted. Caller commits. False when the claim was no longer ours."""
+    if not await still_claimed(session, job_id, worker, attempts):
+        return False
+    job = await session.get(Job, job_id, populate_existing=True)
+    assert job is not None
+    job.lease_until = None
+    job.claimed_by = None
+    stage_job(session, job)
+    return True
+
+
 def backoff_seconds(failures: int, base: float = 2.0, cap: float = 600.0) -> float:
     """Exponential backoff with full jitter: 2, 4, 8 … seconds, capped, randomised."""
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, failures - 1)))
@@ -112,6 +146,7 @@ def backoff_seconds(failures: int, base: float = 2.0, cap: float = 600.0) -> flo
 def record_success(session: AsyncSession, job: Job, result: JobResult) -> None:
     job.failures = 0
     job.lease_until = None
+    job.claimed_by = None
     if result.again_in is not None:
         job.last_error = None
         stage_job(session, job, utcnow() + dt.timedelta(seconds=result.again_in))
@@ -126,6 +161,7 @@ def record_failure(session: AsyncSession, job: Job, error: str, *, permanent: bo
     """Count the failure; retry with backoff unless exhausted. True when the job is now failed."""
     job.failures += 1
     job.lease_until = None
+    job.claimed_by = None
     job.last_error = error[:2000]
     if permanent or job.failures >= job.max_failures:
         job.state = JobState.FAILED
@@ -144,31 +180,88 @@ async def get_job(session: AsyncSession, job_id: str, tenant_id: str) -> Job:
 
 
 JobPresent = Callable[[str], Awaitable[bool]]
+JobsForget = Callable[[list[str]], Awaitable[None]]
 
 
-async def reconcile(session: AsyncSession, present_in_redis: JobPresent, stale_after: float) -> int:
-    """Re-stage active jobs that Redis no longer holds. Caller commits. Returns the count.
+async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *conditions: Any) -> bool:
+    """Stage `job` again under a new arq id, if it is still what the caller saw (several
+    reconcilers run at once: the conditional update lets exactly one of them win)."""
+    from app.outbox import STAGED_FLAG, OutboxMessage
 
-    A job counts as lost when it was handed to Redis (queued) or claimed (running with an
-    expired lease) more than `stale_after` seconds ago, is due, and Redis has no entry for its
-    current arq id. Pending jobs still have an unrelayed outbox row, which the relay sends.
+    seq = job.enqueue_seq + 1
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.enqueue_seq == job.enqueue_seq, Job.state == job.state)
+        .where(*conditions)
+        .values(
+            enqueue_seq=seq,
+            state=JobState.PENDING,
+            run_at=now,
+            updated_at=now,
+            lease_until=None,
+            claimed_by=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=now))
+    session.info[STAGED_FLAG] = True
+    return True
+
+
+async def reconcile(
+    session: AsyncSession,
+    present_in_redis: JobPresent,
+    stale_after: float,
+    limit: int = 500,
+    superseded: list[str] | None = None,
+) -> int:
+    """Re-stage lost work. Caller commits. Returns the count. Safe to run in every worker.
+
+    - A running job whose lease expired: its worker died (or stopped renewing). It is staged
+      again under a new arq job id whatever Redis still holds, so a stale arq in-progress key of
+      the dead execution cannot block the retry; the dead execution, should it ever resume,
+      finds its claim gone and records nothing (`still_claimed`).
+    - A queued job due for more than `stale_after` seconds that Redis does not hold waiting
+      (no job entry, or an in-progress entry nobody claimed: a worker died between arq's pick
+      and the claim). Pending jobs still have an unrelayed outbox row, which the relay sends.
+
+    The arq job ids so replaced are appended to `superseded`, for the caller to remove from
+    Redis after the commit: a dead execution's entry stays at the head of arq's queue with its
+    in-progress key, and enough of them would hide the rest of the queue from every worker.
     """
-    cutoff = utcnow() - dt.timedelta(seconds=stale_after)
-    candidates = (
+    now = utcnow()
+    restaged = 0
+    expired = (
         await session.execute(
             select(Job)
-            .where(Job.state.in_((JobState.QUEUED, JobState.RUNNING)))  # type: ignore[attr-defined]
-            .where(Job.updated_at < cutoff, Job.run_at < utcnow())
-            .order_by(Job.run_at)
-            .limit(500)
+            .where(Job.state == JobState.RUNNING, Job.lease_until < now)  # type: ignore[operator]
+            .order_by(Job.lease_until)
+            .limit(limit)
         )
     ).scalars()
-    restaged = 0
-    for job in candidates:
-        if job.state == JobState.RUNNING and job.lease_until and job.lease_until > utcnow():
+    for job in list(expired):
+        old = job.arq_job_id
+        if await _restage(session, job, now, Job.lease_until < now):  # type: ignore[operator]
+            restaged += 1
+            if superseded is not None:
+                superseded.append(old)
+    cutoff = now - dt.timedelta(seconds=stale_after)
+    queued = (
+        await session.execute(
+            select(Job)
+            .where(Job.state == JobState.QUEUED, Job.run_at < cutoff, Job.updated_at < cutoff)
+            .order_by(Job.run_at)
+            .limit(limit)
+        )
+    ).scalars()
+    for job in list(queued):
+        old = job.arq_job_id
+        if await present_in_redis(old):
             continue
-        if await present_in_redis(job.arq_job_id):
-            continue
-        stage_job(session, job)
-        restaged += 1
+        if await _restage(session, job, now):
+            restaged += 1
+            if superseded is not None:
+                superseded.append(old)
     return restaged

@@ -25,8 +25,8 @@ def check_ca_url(url: str, field: str, settings: Settings, *, https_only: bool =
         raise Unprocessable.field(field, "must use https")
     if loopback and settings.env != "production":
         return
-    if not any(fnmatch.fnmatch(host, pattern) for pattern in settings.ca_host_allowlist):
-        allowed = ", ".join(settings.ca_host_allowlist)
+    if not any(fnmatch.fnmatch(host, pattern) for pattern in settings.egress.ca_host_allowlist):
+        allowed = ", ".join(settings.egress.ca_host_allowlist)
         raise Unprocessable.field(
             field, f"host {host!r} is not an allowed CA endpoint (allowed: {allowed})"
         )

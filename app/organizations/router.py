@@ -9,9 +9,15 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.organizations import service
-from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate
+from app.organizations.schemas import (
+    OrganizationCreate,
+    OrganizationPage,
+    OrganizationPublic,
+    OrganizationUpdate,
+)
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=GuardedRoute)
 
@@ -38,15 +44,29 @@ async def create_organization(
     return service.to_public(org, runtime.settings.public_base_url)
 
 
-@router.get("", operation_id="organizations_list", response_model=list[OrganizationPublic])
+@router.get("", operation_id="organizations_list", response_model=OrganizationPage)
 async def list_organizations(
     session: DbSession,
     runtime: RuntimeDep,
     caller: Reader,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
-) -> list[OrganizationPublic]:
-    orgs = await service.list_organizations(session, caller.tenant_id, limit)
-    return [service.to_public(org, runtime.settings.public_base_url) for org in orgs]
+    name: Annotated[
+        str | None, Query(max_length=200, description="part of the name, any case")
+    ] = None,
+    sandbox: Annotated[
+        bool | None, Query(description="only sandbox ones, or only real ones")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> OrganizationPage:
+    """Your tenant's organizations by name."""
+    orgs, next_cursor = await service.list_organizations(
+        session, caller.tenant_id, name=name, sandbox=sandbox, cursor=cursor, limit=limit
+    )
+    return OrganizationPage(
+        items=[service.to_public(org, runtime.settings.public_base_url) for org in orgs],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.get(
@@ -66,7 +86,7 @@ async def get_organization(
     "/{organization_id}",
     operation_id="organizations_update",
     response_model=OrganizationPublic,
-    responses={**NOT_FOUND, 409: {"description": "The name is taken"}},
+    responses={**NOT_FOUND, 409: {"description": "The new name is taken"}},
 )
 async def update_organization(
     organization_id: str,

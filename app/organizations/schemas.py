@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.catalog.products import PRODUCTS, Backend
 from app.http.fields import MAX_ALLOWED_DOMAINS, DnsName, Subject
+from app.http.pages import Page
 from app.http.patch import PatchModel
 
 ProductCode = Literal[tuple(PRODUCTS)]  # type: ignore[valid-type]
@@ -186,3 +187,7 @@ class OrganizationPublic(OrganizationPolicy):
     )
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class OrganizationPage(Page[OrganizationPublic]):
+    pass

@@ -17,6 +17,7 @@ from app.catalog.products import Backend
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.organizations.ca_hosts import check_ca_url
 from app.organizations.models import Organization
 from app.organizations.schemas import (
@@ -32,8 +33,6 @@ from app.organizations.schemas import (
 )
 from app.settings import Settings
 
-MAX_LIST = 500
-
 
 async def get_organization(session: AsyncSession, org_id: str, tenant_id: str) -> Organization:
     org = await session.get(Organization, org_id)
@@ -43,15 +42,23 @@ async def get_organization(session: AsyncSession, org_id: str, tenant_id: str) -
 
 
 async def list_organizations(
-    session: AsyncSession, tenant_id: str, limit: int = 100
-) -> list[Organization]:
-    rows = await session.execute(
-        select(Organization)
-        .where(Organization.tenant_id == tenant_id)
-        .order_by(Organization.name)
-        .limit(min(limit, MAX_LIST))
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    name: str | None = None,
+    sandbox: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Organization], str | None]:
+    """One page of a tenant's organizations by name, and the next page's cursor."""
+    query = select(Organization).where(Organization.tenant_id == tenant_id)
+    if name:
+        query = query.where(func.lower(Organization.name).contains(name.lower(), autoescape=True))
+    if sandbox is not None:
+        query = query.where(Organization.sandbox == sandbox)  # type: ignore[arg-type]
+    return await keyset_page(
+        session, query, key=Organization.name, id_column=Organization.id, cursor=cursor, limit=limit
     )
-    return list(rows.scalars())
 
 
 def _domains(domains: list[str]) -> list[str]:
@@ -173,8 +180,8 @@ def _apply_policy(org: Organization, values: dict[str, Any]) -> None:
 
 
 async def _save(session: AsyncSession, org: Organization) -> None:
-    # No autoflush: a renamed org flushed by this very query would hit the unique constraint
-    # before the check could answer 409.
+    # No autoflush: a rename to a taken name would otherwise hit the unique index inside the
+    # check that is there to answer it with a 409.
     with session.no_autoflush:
         existing = await session.execute(
             select(func.count())

@@ -1,4 +1,4 @@
-"""One delivery attempt (sign, send to the checked address, judge the answer) and the retry
+"""One delivery attempt (sign, send through the pinned client, judge the answer) and the retry
 schedule between attempts."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import httpx
 from app.settings import WebhookSettings
 from app.webhooks import signing
 from app.webhooks.models import WebhookEvent
-from app.webhooks.targets import Target
 
 USER_AGENT = "Certbroker-Webhooks/1.0"
 
@@ -34,56 +33,35 @@ def body_of(record: WebhookEvent) -> bytes:
 
 async def send(
     http: httpx.AsyncClient,
-    target: Target,
+    url: str,
     secret: str,
     record: WebhookEvent,
     timeout_seconds: float,
 ) -> Attempt:
-    """POST the signed event to the first of the target's checked addresses that connects."""
+    """POST the signed event. `http` is the runtime's pinned client: it connects only to an
+    address the egress policy has just checked (raising `EgressRefused` otherwise)."""
     body = body_of(record)
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         **signing.headers(secret, record.id, int(time.time()), body),
     }
-    attempt = Attempt(error="no address to send to")
-    for address in target.addresses:
-        request = _pinned_request(target.url, str(address), headers, body)
-        request.extensions["timeout"] = httpx.Timeout(timeout_seconds).as_dict()
-        try:
-            response = await http.send(request, follow_redirects=False, stream=True)
-        except httpx.ConnectError as exc:
-            attempt = Attempt(error=f"cannot connect to {address}: {exc}"[:1000])
-            continue  # the next address of the host may answer
-        except httpx.TimeoutException:
-            return Attempt(error=f"no answer within {timeout_seconds:g} s")
-        except httpx.HTTPError as exc:
-            return Attempt(error=f"{type(exc).__name__}: {exc}"[:1000])
-        await response.aclose()  # the body is not ours to read (nor to hold in memory)
-        code = response.status_code
-        if 200 <= code < 300:
-            return Attempt(status_code=code)
-        if response.is_redirect:
-            return Attempt(code, f"HTTP {code}: redirects are not followed")
-        return Attempt(code, f"HTTP {code}")
-    return attempt
-
-
-def _pinned_request(
-    url: httpx.URL, address: str, headers: dict[str, str], body: bytes
-) -> httpx.Request:
-    if url.host == address:
-        return httpx.Request("POST", url, content=body, headers=headers)
-    # Connect to the address that was checked, so no second lookup can swap it; Host and TLS
-    # (SNI, certificate name check) keep the name. Pooled connections are keyed by address,
-    # not name, so this one is not kept for reuse.
-    return httpx.Request(
-        "POST",
-        url.copy_with(host=address),
-        content=body,
-        headers={**headers, "host": url.netloc.decode("ascii"), "connection": "close"},
-        extensions={"sni_hostname": url.host},
+    request = http.build_request(
+        "POST", url, content=body, headers=headers, timeout=httpx.Timeout(timeout_seconds)
     )
+    try:
+        response = await http.send(request, follow_redirects=False, stream=True)
+    except httpx.TimeoutException:
+        return Attempt(error=f"no answer within {timeout_seconds:g} s")
+    except httpx.HTTPError as exc:
+        return Attempt(error=f"{type(exc).__name__}: {exc}"[:1000])
+    await response.aclose()  # the body is not ours to read (nor to hold in memory)
+    code = response.status_code
+    if 200 <= code < 300:
+        return Attempt(status_code=code)
+    if response.is_redirect:
+        return Attempt(code, f"HTTP {code}: redirects are not followed")
+    return Attempt(code, f"HTTP {code}")
 
 
 def next_wait(

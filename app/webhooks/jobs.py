@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from app.db import utcnow
+from app.egress.policy import EgressRefused, EgressUnresolved
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult
 from app.metrics.registry import record_webhook_delivery
@@ -18,7 +19,6 @@ from app.webhooks.models import (
     WebhookSubscription,
 )
 from app.webhooks.service import decrypt_secret
-from app.webhooks.targets import TargetRefused, TargetUnresolved, check_target
 
 log = logging.getLogger("certbroker.webhooks")
 
@@ -51,18 +51,21 @@ async def deliver(ctx: JobContext) -> JobResult:
     delivery.first_attempt_at = delivery.first_attempt_at or now
     delivery.last_attempt_at = now
     try:
-        target = await check_target(subscription.url, policy)
-    except TargetRefused as exc:
-        # The URL's host now points somewhere the broker must not send to: no retries.
-        log.warning("webhook delivery %s refused: %s", delivery.id, exc)
-        delivery.last_status_code = None
-        finish(delivery, DeliveryStatus.FAILED, f"refused: {exc}")
-        return JobResult.done()
-    except TargetUnresolved as exc:
-        attempt = Attempt(error=str(exc))
-    else:
+        runtime.egress.check_url(
+            subscription.url, field="url", kind="webhook", allow_http=policy.allow_http
+        )
         secret = decrypt_secret(runtime.secretbox, subscription)
-        attempt = await send(runtime.http, target, secret, record, policy.timeout_seconds)
+        attempt = await send(
+            runtime.webhook_http, subscription.url, secret, record, policy.timeout_seconds
+        )
+    except EgressRefused as exc:
+        # The URL's host now points somewhere the broker must not send to: no retries.
+        log.warning("webhook delivery %s refused: %s", delivery.id, exc.reason)
+        delivery.last_status_code = None
+        finish(delivery, DeliveryStatus.FAILED, f"refused: {exc.reason}")
+        return JobResult.done()
+    except EgressUnresolved as exc:
+        attempt = Attempt(error=exc.reason)
     delivery.last_status_code, delivery.last_error = attempt.status_code, attempt.error
     outcome = {"delivery_id": delivery.id, "webhook_id": subscription.id, "event": record.type}
     if attempt.ok:

@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.egress.policy import EgressPolicy
+from app.errors import Conflict, NotFound
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.settings import WebhookSettings
 from app.webhooks.events import stage_delivery
 from app.webhooks.models import (
@@ -19,18 +21,12 @@ from app.webhooks.models import (
 )
 from app.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.webhooks.signing import new_secret
-from app.webhooks.targets import TargetRefused, TargetUnresolved, check_target
-
-MAX_LIST = 500
 
 
-async def check_url(url: str, policy: WebhookSettings) -> None:
-    try:
-        await check_target(url, policy)
-    except TargetRefused as exc:
-        raise Unprocessable.field("body.url", f"refused: {exc}", "url_refused") from None
-    except TargetUnresolved as exc:
-        raise Unprocessable.field("body.url", str(exc), "url_unresolved") from None
+async def check_url(url: str, egress: EgressPolicy, policy: WebhookSettings) -> None:
+    """The URL and every address of its host, by the egress policy (422 naming body.url).
+    Delivery checks again, at each connection."""
+    await egress.check_target(url, field="body.url", kind="webhook", allow_http=policy.allow_http)
 
 
 def _secret_context(subscription: WebhookSubscription) -> str:
@@ -44,12 +40,13 @@ def decrypt_secret(box: SecretBox, subscription: WebhookSubscription) -> str:
 async def create_webhook(
     session: AsyncSession,
     box: SecretBox,
+    egress: EgressPolicy,
     policy: WebhookSettings,
     tenant_id: str,
     body: WebhookCreate,
 ) -> tuple[WebhookSubscription, str]:
     """A new subscription and its plaintext secret, which the caller shows once and forgets."""
-    await check_url(body.url, policy)
+    await check_url(body.url, egress, policy)
     secret = new_secret()
     subscription = WebhookSubscription(
         tenant_id=tenant_id,
@@ -75,26 +72,36 @@ async def get_webhook(
 
 
 async def list_webhooks(
-    session: AsyncSession, tenant_id: str, limit: int = 100
-) -> list[WebhookSubscription]:
-    rows = await session.scalars(
-        select(WebhookSubscription)
-        .where(WebhookSubscription.tenant_id == tenant_id)
-        .order_by(WebhookSubscription.created_at, WebhookSubscription.id)  # type: ignore[arg-type]
-        .limit(min(limit, MAX_LIST))
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    enabled: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[WebhookSubscription], str | None]:
+    query = select(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id)
+    if enabled is not None:
+        query = query.where(WebhookSubscription.enabled == enabled)  # type: ignore[arg-type]
+    return await keyset_page(
+        session,
+        query,
+        key=WebhookSubscription.created_at,
+        id_column=WebhookSubscription.id,
+        cursor=cursor,
+        limit=limit,
     )
-    return list(rows)
 
 
 async def update_webhook(
     session: AsyncSession,
+    egress: EgressPolicy,
     policy: WebhookSettings,
     subscription: WebhookSubscription,
     body: WebhookUpdate,
 ) -> WebhookSubscription:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("url") is not None:
-        await check_url(changes["url"], policy)
+        await check_url(changes["url"], egress, policy)
         subscription.url = changes["url"]
     if changes.get("event_types") is not None:
         subscription.event_types = list(dict.fromkeys(str(t) for t in body.event_types or []))
@@ -118,23 +125,31 @@ async def delete_webhook(session: AsyncSession, subscription: WebhookSubscriptio
 async def list_deliveries(
     session: AsyncSession,
     subscription: WebhookSubscription,
+    *,
     status: DeliveryStatus | None = None,
-    limit: int = 100,
-) -> list[tuple[WebhookDelivery, WebhookEvent]]:
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[tuple[WebhookDelivery, WebhookEvent]], str | None]:
     """Newest first, each with the event it carries."""
     query = (
         select(WebhookDelivery, WebhookEvent)
-        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)  # type: ignore[arg-type]
         .where(WebhookDelivery.subscription_id == subscription.id)
     )
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
-    query = query.order_by(
-        WebhookDelivery.created_at.desc(),  # type: ignore[attr-defined]
-        WebhookDelivery.id.desc(),  # type: ignore[attr-defined]
+    rows, next_cursor = await keyset_page(
+        session,
+        query,
+        key=WebhookDelivery.created_at,
+        id_column=WebhookDelivery.id,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+        scalars=False,
+        row_key=lambda row: (row[0].created_at, row[0].id),
     )
-    rows = await session.execute(query.limit(min(limit, MAX_LIST)))
-    return [(delivery, record) for delivery, record in rows.all()]
+    return [(delivery, record) for delivery, record in rows], next_cursor
 
 
 async def redeliver(

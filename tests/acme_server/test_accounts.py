@@ -30,7 +30,7 @@ async def test_credentials_are_shown_once_stored_sealed_and_revocable(acme_env: 
         f"/v1/organizations/{org['id']}/acme-credentials", headers=acme_env.as_("admin")
     )
     assert listed.status_code == 200 and "hmac_key" not in listed.text
-    assert [c["id"] for c in listed.json()] == [created["id"]]
+    assert [c["id"] for c in listed.json()["items"]] == [created["id"]]
     async with acme_env.runtime.sessions() as session:
         row = await session.get(AcmeCredential, created["id"])
         assert row is not None and created["hmac_key"] not in row.hmac_key

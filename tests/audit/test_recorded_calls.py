@@ -193,7 +193,7 @@ async def test_certificates_approvals_and_key_export(
         headers=team.admin.headers,
     )
     assert first.status_code == 202 and second.status_code == 202, first.text
-    approvals = (await api.get("/v1/approvals", headers=team.admin.headers)).json()
+    approvals = (await api.get("/v1/approvals", headers=team.admin.headers)).json()["items"]
     by_cert = {a["certificate_id"]: a["id"] for a in approvals}
     approved = await api.post(
         f"/v1/approvals/{by_cert[first.json()['id']]}/approve",

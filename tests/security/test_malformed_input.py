@@ -245,3 +245,18 @@ async def test_deleting_an_organization_removes_its_domains_or_says_what_blocks_
     blocked = await api.delete(f"/v1/organizations/{busy['id']}", headers=admin.headers)
     problem_fields(blocked, 409)
     assert "1 certificate" in blocked.json()["detail"]
+
+
+async def test_renaming_an_organization_to_a_taken_name_is_409(
+    api: httpx.AsyncClient, admin: Actor
+) -> None:
+    taken = await new_org(api, admin)
+    org = await new_org(api, admin)
+    answer = await api.patch(
+        f"/v1/organizations/{org['id']}", json={"name": taken["name"]}, headers=admin.headers
+    )
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert (await api.get(f"/v1/organizations/{org['id']}", headers=admin.headers)).json()[
+        "name"
+    ] == org["name"]

@@ -1,5 +1,6 @@
-"""Webhook tests run against the real API, worker and a local receiver on loopback, which the
-deployment's URL policy must allow: `webhook_policy` opens it (and shortens retries) per test."""
+"""Webhook tests run against the real API, worker and a local receiver on 127.0.0.1, which the
+suite's egress settings allow (`TEST_EGRESS`); `webhook_policy` allows http and shortens
+retries per test."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from tests.webhooks.receiver import Receiver
 
 TEST_POLICY = WebhookSettings(
     allow_http=True,
-    allow_private_networks=True,
     timeout_seconds=5,
     retry_schedule_seconds=[0.3, 0.6],
     retry_window_seconds=60,
@@ -71,7 +71,7 @@ async def deliveries(tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
         f"/v1/webhooks/{webhook_id}/deliveries", headers=tenant.as_("admin")
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()
+    return answer.json()["items"]
 
 
 async def wait_for_delivery(

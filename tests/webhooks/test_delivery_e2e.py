@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from app.settings import WebhookSettings
+from app.settings import EgressSettings, WebhookSettings
 from tests.fixtures.e2e import Tenant, create_org, scm_settings, wait_for_status
+from tests.fixtures.egress import EgressNames
 from tests.fixtures.scm_sandbox import ScmSandbox
 from tests.webhooks.conftest import create_webhook, deliveries, wait_for_delivery
 from tests.webhooks.receiver import Receiver
@@ -49,21 +50,22 @@ async def test_a_ping_arrives_signed_and_is_logged(
     assert "webhook delivered" in caplog.text
 
 
+@pytest.mark.usefixtures("app_resolves_bind_names")
 async def test_a_host_name_is_resolved_checked_and_pinned(
-    tenant: Tenant, receiver: Receiver
+    tenant: Tenant, receiver: Receiver, egress_names: EgressNames
 ) -> None:
     port = receiver.base_url.rsplit(":", 1)[1]
     webhook, path = await create_webhook(tenant, receiver, ["certificate.issued"])
-    named = f"http://localhost:{port}/{path}"
+    name = await egress_names.name_for(["127.0.0.1"], "hooks")
+    named = f"http://{name}:{port}/{path}"
     changed = await tenant.http.patch(
         f"/v1/webhooks/{webhook['id']}", json={"url": named}, headers=tenant.as_("admin")
     )
     assert changed.status_code == 200, changed.text
     queued = await ping(tenant, webhook["id"])
     (arrived,) = await receiver.wait_for(path)
-    # Sent to a checked address of the name, still addressed to the name.
-    assert arrived.headers["host"] == f"localhost:{port}"
-    assert arrived.headers["connection"] == "close"  # pinned connections are not pooled
+    # Sent to the checked address of the name, still addressed to the name.
+    assert arrived.headers["host"] == f"{name}:{port}"
     arrived.verified(webhook["secret"])
     done = await wait_for_delivery(tenant, webhook["id"], queued["id"])
     assert done["status"] == "succeeded"
@@ -111,12 +113,12 @@ async def test_a_receiver_that_never_answers_2xx_is_given_up_after_the_window(
 
 
 async def test_a_url_blocked_at_delivery_time_is_not_contacted(
-    tenant: Tenant, receiver: Receiver, webhook_policy: WebhookSettings
+    tenant: Tenant, receiver: Receiver, egress_settings: EgressSettings
 ) -> None:
     webhook, path = await create_webhook(tenant, receiver, ["certificate.issued"])
-    # The deployment closes private networks after the webhook was registered (the same
-    # check catches a public name that now resolves to a private address).
-    webhook_policy.allow_private_networks = False
+    # The deployment closes the receiver's address after the webhook was registered (the
+    # same check catches a name that now resolves elsewhere: tests/egress/test_webhooks.py).
+    egress_settings.allowed_networks = []
     queued = await ping(tenant, webhook["id"])
     done = await wait_for_delivery(tenant, webhook["id"], queued["id"])
     assert done["status"] == "failed" and done["attempts"] == 1

@@ -28,6 +28,7 @@ async def test_emit_stages_a_delivery_per_subscription_in_the_same_transaction(
             await service.create_webhook(
                 session,
                 runtime.secretbox,
+                runtime.egress,
                 webhook_policy,
                 tenant.id,
                 WebhookCreate(

@@ -1,0 +1,105 @@
+"""HTTP clients that can only connect where the egress policy allows.
+
+The check happens where the socket is opened: each new connection resolves the host through
+the policy and connects to an address that was just checked, so no second lookup (DNS
+rebinding) can swap it. The URL keeps its host name, so TLS (SNI, certificate name check) and
+the Host header are those of the name. Redirects, when a caller follows them, open their own
+checked connections.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from app.egress.policy import EgressPolicy
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with every TCP connection checked by the policy first."""
+
+    def __init__(self, policy: EgressPolicy, field: str) -> None:
+        self._policy = policy
+        self._field = field
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._policy.resolve(host, field=self._field)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # the host's next address may answer
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not an egress target")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """An `AsyncHTTPTransport` whose connections go through `PinnedBackend`. `verify` is what
+    httpx takes (an `SSLContext` carries extra roots or a client certificate)."""
+
+    def __init__(
+        self,
+        policy: EgressPolicy,
+        *,
+        field: str = "url",
+        verify: ssl.SSLContext | bool = True,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        http2: bool = False,
+    ) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+        super().__init__(verify=context, limits=limits, http2=http2)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=http2,
+            network_backend=PinnedBackend(policy, field),
+        )
+
+
+def pinned_client(
+    policy: EgressPolicy,
+    *,
+    field: str = "url",
+    verify: ssl.SSLContext | bool = True,
+    limits: httpx.Limits = DEFAULT_LIMITS,
+    **client_options: Any,
+) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` on a `PinnedTransport`; no proxies from the environment (they
+    would connect for us, unchecked)."""
+    transport = PinnedTransport(policy, field=field, verify=verify, limits=limits)
+    return httpx.AsyncClient(transport=transport, trust_env=False, **client_options)

@@ -62,7 +62,7 @@ async def test_lego_dv_over_http01_renews_and_revokes(acme_env: AcmeEnv, tmp_pat
     events = await acme_env.http.get(
         f"/v1/certificates/{cert['id']}/events", headers=acme_env.as_("requester")
     )
-    assert [e["to_status"] for e in events.json()][-1] == "issued"
+    assert [e["to_status"] for e in events.json()["items"]][-1] == "issued"
     audit = await acme_env.http.get(
         "/v1/audit", params={"object_id": cert["id"]}, headers=acme_env.as_("admin")
     )

@@ -22,7 +22,7 @@ uv:
 deps: uv
 	@uv sync --frozen --quiet
 
-# pebble (the ACME server used by the sandbox and the tests), BIND, lego and Chromium with its
+# pebble (the ACME server used by the sandbox and the tests), BIND, lego, certbot and Chromium with its
 # driver (the dashboard's browser tests) and redis-server (bench/chaos.py starts its own) come
 # from Debian.
 system-deps:
@@ -31,6 +31,7 @@ system-deps:
 	command -v named >/dev/null 2>&1 || missing="$$missing bind9"; \
 	command -v nsupdate >/dev/null 2>&1 || missing="$$missing bind9-dnsutils"; \
 	command -v lego >/dev/null 2>&1 || missing="$$missing lego"; \
+	command -v certbot >/dev/null 2>&1 || missing="$$missing certbot"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 
 from tests.acme_server.clients import lego
-from tests.acme_server.conftest import AcmeEnv
+from tests.acme_server.conftest import AcmeEnv, wildcard_org
 from tests.fixtures.e2e import scm_settings
 
 # Each test runs lego (several times) against a broker that orders upstream: minutes, not seconds.
@@ -69,7 +69,12 @@ async def test_lego_dv_over_http01_renews_and_revokes(acme_env: AcmeEnv, tmp_pat
     assert "acme.order.finalize" in [e["action"] for e in audit.json()["items"]]
 
     renewed = await lego(
-        acme_env, org["id"], key, tmp_path, [name], command=["renew", "--days", "100000"]
+        acme_env,
+        org["id"],
+        key,
+        tmp_path,
+        [name],
+        command=["renew", "--days", "100000", "--no-random-sleep"],
     )
     assert renewed.returncode == 0, renewed.stdout + renewed.stderr
     new_leaf = leaf_of(tmp_path / "lego" / "certificates" / f"{name}.crt")
@@ -93,20 +98,11 @@ async def test_lego_dv_over_http01_renews_and_revokes(acme_env: AcmeEnv, tmp_pat
 
 
 async def test_lego_wildcard_over_dns01(
-    acme_env: AcmeEnv, tmp_path: Path, bind: Any, pebble_factory: Any
+    acme_env: AcmeEnv, tmp_path: Path, bind: Any, bind_pebble: Any
 ) -> None:
-    # Upstream, pebble checks the broker's own DNS-01 record, written into BIND over RFC 2136.
-    upstream = pebble_factory(http_port=acme_env.api_port, dns_server=bind.address)
-    config = bind.provider_config()
-    secret = config.pop("tsig_secret")
-    zone = bind.tenant_zone.rstrip(".")
-    org = await acme_env.create_org(
-        allowed_domains=[zone],
-        acme={**acme_env.acme_settings(upstream), "challenge_types": ["dns-01"]},
-        dns={"provider": "rfc2136", "config": config, "secret_config": {"tsig_secret": secret}},
-    )
+    org = await wildcard_org(acme_env, bind, bind_pebble)
     key = await acme_env.credential(org["id"], product="positivessl-wildcard")
-    name = f"*.wc-{uuid.uuid4().hex[:8]}.{zone}"
+    name = f"*.wc-{uuid.uuid4().hex[:8]}.{bind.tenant_zone.rstrip('.')}"
 
     run = await lego(acme_env, org["id"], key, tmp_path, [name], dns=True)
     assert run.returncode == 0, run.stdout + run.stderr

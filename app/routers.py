@@ -15,6 +15,7 @@ from app.catalog.router import router as products_router
 from app.certificates.downloads import router as downloads_router
 from app.certificates.router import router as certificates_router
 from app.clients.router import router as clients_router
+from app.dns.router import router as dns_router
 from app.domains.router import router as domains_router
 from app.http.health import router as health_router
 from app.http.rate_limit import rate_limited
@@ -39,6 +40,7 @@ API_ROUTERS = (
     inventory_router,
     organizations_router,
     acme_credentials_router,
+    dns_router,
     jobs_router,
     tenants_router,
     clients_router,

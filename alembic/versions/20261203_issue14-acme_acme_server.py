@@ -1,7 +1,7 @@
 """acme server: EAB credentials, accounts, orders, authorizations, challenges
 
 Revision ID: 20261203acme
-Revises: c11e0a7b5d21
+Revises: c13d0a5e7f21
 Create Date: 2026-12-03 05:15:44.804555
 """
 
@@ -14,7 +14,7 @@ import app.db
 from alembic import op
 
 revision: str = "20261203acme"
-down_revision: str | None = "c11e0a7b5d21"
+down_revision: str | None = "c13d0a5e7f21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -40,7 +40,7 @@ async def validate_challenge(ctx: JobContext) -> JobResult:
     settings = ctx.runtime.settings.acme_server
     if challenge.type == "http-01":
         failure = await validation.check_http01(
-            settings, authz.name, challenge.token, key_authorization
+            settings, ctx.runtime.egress, authz.name, challenge.token, key_authorization
         )
     else:
         failure = await validation.check_dns01(settings, authz.name, key_authorization)

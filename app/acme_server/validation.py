@@ -22,6 +22,7 @@ import httpx
 from app.acme_server.jws import b64url
 from app.dns.errors import DnsQueryFailed
 from app.dns.lookup import Server, query
+from app.egress.policy import EgressPolicy, EgressRefused
 from app.settings import AcmeServerSettings
 
 MAX_BODY = 8192
@@ -94,12 +95,21 @@ async def _address(settings: AcmeServerSettings, name: str) -> str:
 
 
 async def check_http01(
-    settings: AcmeServerSettings, name: str, token: str, key_authorization: str
+    settings: AcmeServerSettings,
+    egress: EgressPolicy,
+    name: str,
+    token: str,
+    key_authorization: str,
 ) -> Failure:
+    """GET the token from the name's address, if the egress policy lets the broker go there
+    (the same policy as every other outbound connection of the broker)."""
     try:
         address = await _address(settings, name)
+        egress.check_ip(address, field="http-01")
     except (DnsQueryFailed, OSError) as exc:
         return "dns", f"could not resolve {name}: {exc}"
+    except EgressRefused as exc:
+        return "connection", f"the broker may not connect to {name}: {exc.detail}"
     host = f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
     port = settings.http01_port
     url = f"http://{host}:{port}/.well-known/acme-challenge/{token}"

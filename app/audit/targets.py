@@ -43,6 +43,7 @@ TARGETS: dict[str, AuditTarget] = {
     "organizations_delete": AuditTarget("organization", "organization_id"),
     "acme_credentials_create": AuditTarget("acme_credential", created_table="acme_credential"),
     "acme_credentials_revoke": AuditTarget("acme_credential", "credential_id"),
+    "organizations_dns_check": AuditTarget("organization", "organization_id"),
     "tenants_create": AuditTarget("tenant", created_table="tenant"),
     "tenants_update": AuditTarget("tenant", "tenant_id"),
     "clients_create": AuditTarget("client", created_table="api_client"),

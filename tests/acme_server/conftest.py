@@ -30,10 +30,8 @@ def bind_pebble(acme_env: AcmeEnv, bind: Any, pebble_factory: Any) -> PebbleServ
 async def wildcard_org(env: AcmeEnv, bind: Any, upstream: PebbleServer) -> dict[str, Any]:
     """An organization whose DV wildcards the broker orders at `upstream`, writing its DNS-01
     records into BIND's tenant zone over RFC 2136."""
-    config = bind.provider_config()
-    secret = config.pop("tsig_secret")
     return await env.create_org(
         allowed_domains=[bind.tenant_zone.rstrip(".")],
         acme={**env.acme_settings(upstream), "challenge_types": ["dns-01"]},
-        dns={"provider": "rfc2136", "config": config, "secret_config": {"tsig_secret": secret}},
+        dns=bind.rfc2136_settings(),
     )

@@ -52,12 +52,13 @@ async def create_organization(
     )
     if org.scm:
         await queue_domain_sync(session, org)  # its domains as SCM knows them, pre-validated too
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.get("", operation_id="organizations_list", response_model=OrganizationPage)
 async def list_organizations(
     session: DbSession,
+    runtime: RuntimeDep,
     caller: Reader,
     name: Annotated[
         str | None, Query(max_length=200, description="part of the name, any case")
@@ -73,7 +74,9 @@ async def list_organizations(
         session, caller.tenant_id, name=name, sandbox=sandbox, cursor=cursor, limit=limit
     )
     return OrganizationPage(
-        items=[service.to_public(org) for org in orgs], next_cursor=next_cursor, limit=limit
+        items=[service.to_public(org, runtime.settings.public_base_url) for org in orgs],
+        next_cursor=next_cursor,
+        limit=limit,
     )
 
 
@@ -84,10 +87,10 @@ async def list_organizations(
     responses=NOT_FOUND,
 )
 async def get_organization(
-    organization_id: str, session: DbSession, caller: Reader
+    organization_id: str, session: DbSession, runtime: RuntimeDep, caller: Reader
 ) -> OrganizationPublic:
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.patch(
@@ -110,7 +113,7 @@ async def update_organization(
     )
     if org.scm and body.model_fields_set & {"scm", "allowed_domains"}:
         await queue_domain_sync(session, org)
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.delete(

@@ -134,7 +134,7 @@ async def _wire_sandbox_organization(
     wiring = sandbox.organization_settings(approver_id)
     existing = [
         org
-        for org in await list_organizations(session, tenant_id)
+        for org in (await list_organizations(session, tenant_id, name=SANDBOX_ORGANIZATION))[0]
         if org.name == SANDBOX_ORGANIZATION
     ]
     if existing:

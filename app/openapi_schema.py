@@ -17,6 +17,11 @@ TAGS = [
         "name": "certificates",
         "description": "Order, list, read, renew, revoke certificates; preflight an order.",
     },
+    {
+        "name": "products",
+        "description": "The catalog: validation level, name rules, key types, terms, approval"
+        " and backend of each product, and what an organization may order.",
+    },
     {"name": "downloads", "description": "PEM, chain, full chain, PKCS#12 and private keys."},
     {"name": "approvals", "description": "Requests waiting for an approver's decision."},
     {

@@ -9,9 +9,11 @@ from app.approvals.router import router as approvals_router
 from app.audit.capture import audit_request
 from app.audit.router import router as audit_router
 from app.auth.router import router as oauth_router
+from app.catalog.router import router as products_router
 from app.certificates.downloads import router as downloads_router
 from app.certificates.router import router as certificates_router
 from app.clients.router import router as clients_router
+from app.dns.router import router as dns_router
 from app.domains.router import router as domains_router
 from app.http.health import router as health_router
 from app.http.rate_limit import rate_limited
@@ -27,6 +29,7 @@ from app.webhooks.router import router as webhooks_router
 # (a call the rate limit refuses never reaches the audit).
 API_ROUTERS = (
     certificates_router,
+    products_router,
     renew_router,
     downloads_router,
     approvals_router,
@@ -34,6 +37,7 @@ API_ROUTERS = (
     domains_router,
     inventory_router,
     organizations_router,
+    dns_router,
     jobs_router,
     tenants_router,
     clients_router,

@@ -172,6 +172,15 @@ class LimitSettings(BaseModel):
     token_failures_per_address: int = Field(default=30, ge=1)
 
 
+class DnsCheckSettings(BaseModel):
+    """Bounds on DNS work the API does inside a request (CERTBROKER_DNS__*)."""
+
+    # A settings check or an order's CNAME preflight gives up after this long.
+    check_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
+    # DNS checks one tenant may run at once across every API process (Redis); more get 429.
+    checks_per_tenant: int = Field(default=2, ge=1, le=50)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -196,6 +205,7 @@ class Settings(BaseSettings):
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     limits: LimitSettings = LimitSettings()
+    dns: DnsCheckSettings = DnsCheckSettings()
     sandbox_mode: bool = False
     # Also write HTTP-01 tokens under <dir>/.well-known/acme-challenge/ for a web server that
     # fronts the validated names; the API answers them from the database either way. A

@@ -13,7 +13,8 @@ The spread is an inventory in steady state: mostly issued certificates with `not
 next 13 months, some expired, superseded, revoked, failed and still open; products, names and
 labels (team, env) vary. `next_alert_at` is the next expiry threshold (30/14/7 days) for issued
 certificates and `renew_after` 30 days before expiry for auto-renewed ones. `--due` of them
-crossed a threshold within the last hour, as between two runs of the alert cron.
+crossed a threshold (30, 14, 7 days or expiry, in turn) within the last hour, as between two runs
+of the alert cron, so the check fires an alert for each and expires a quarter of them.
 
 Measured (median of --runs after one warm-up, each run in its own transaction, rolled back so
 every run sees the same data):
@@ -23,7 +24,7 @@ every run sees the same data):
     that scans the inventory (`status = issued AND not_after < now + 30 days`);
   * a filtered inventory page: app.certificates.service.list_certificates (status, product,
     expires_before, label; 50 rows), the first page and page 21 reached by cursor.
-Targets (printed, not asserted): a check under 2 s, a page under 50 ms. Query plans are printed
+Targets (printed, not asserted): a check under 200 ms, a page under 20 ms. Query plans are printed
 when a target is missed, or always with --explain.
 """
 
@@ -71,8 +72,8 @@ PG_ADMIN_DSN = os.environ.get(
     "CERTBROKER_BENCH_PG",
     os.environ.get("CERTBROKER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
 )
-CHECK_TARGET_S = 2.0
-PAGE_TARGET_S = 0.050
+CHECK_TARGET_S = 0.200  # issue 12: one batch of 1,000 due at 1M
+PAGE_TARGET_S = 0.020
 BATCH = 1000  # certificates per expiry-check batch
 PAGE = 50
 DEEP_PAGE = 21
@@ -169,7 +170,10 @@ def certificate_rows(
             next_alert_at, alerted = _alert_schedule(not_after, now)
             issued_seen += 1
             if stride and issued_seen % stride == 0 and marked < due:
-                next_alert_at = now - day * (rng.random() / 24)  # within the last hour
+                # Crossed a threshold (30, 14, 7 days, or expiry) within the last hour.
+                threshold = (*THRESHOLDS, 0)[marked % (len(THRESHOLDS) + 1)]
+                not_after = now + day * (threshold - rng.random() / 24)
+                next_alert_at, alerted = _alert_schedule(not_after, now - day / 24)
                 marked += 1
             if auto_renew:
                 renew_after = not_after - 30 * day
@@ -389,6 +393,39 @@ class PostgresDatabase(Database):
 # ---- measuring ------------------------------------------------------------------------------
 
 
+class StatementClock:
+    """Statements a call sends and the time spent in them (driver round trips included), to
+    say what bounds it: the database, or Python around it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[tuple[str, float]] = []
+        self._started = 0.0
+
+    def __enter__(self) -> StatementClock:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, _conn, _cursor, statement, *_: Any) -> None:
+        words = " ".join(statement.split())
+        self.statements.append((words[:48], time.perf_counter() - self._started))
+
+    def summary(self) -> str:
+        total = sum(seconds for _, seconds in self.statements)
+        parts = ", ".join(
+            f"{sql.split(' ')[0]} {seconds * 1000:.1f}" for sql, seconds in self.statements
+        )
+        return f"{len(self.statements)} statements, {total * 1000:.1f} ms in the database ({parts})"
+
+
 class Captured:
     """The first SELECT a timed call sends, with its parameters, for EXPLAIN."""
 
@@ -481,6 +518,13 @@ async def measure(db: Database, args: argparse.Namespace, tenant_id: str) -> dic
     print(f"  expiry check, one batch of <= {BATCH} ({check_name}; {due} due):")
     print(f"    {_ms(seconds)}   {_ratio(seconds, CHECK_TARGET_S)}")
     plans.append(("expiry check", sql, seconds >= CHECK_TARGET_S))
+    async with session_factory(db.engine)() as session:
+        with StatementClock(db.engine) as clock:
+            started = time.perf_counter()
+            await check(session, now)
+            elapsed = time.perf_counter() - started
+        await session.rollback()
+    print(f"    one more run, {elapsed * 1000:.1f} ms: {clock.summary()}")
 
     async def range_scan(session: AsyncSession) -> int:
         return len(list((await session.execute(_due_query(now))).scalars()))

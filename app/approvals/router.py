@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 
 from app.approvals import service
 from app.approvals.models import ApprovalStatus
-from app.approvals.schemas import ApprovalPublic, Decision, DecisionResult
+from app.approvals.schemas import ApprovalPage, ApprovalPublic, Decision, DecisionResult
 from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
 from app.certificates.schemas import CertificatePublic
 from app.deps import DbSession
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"], route_class=GuardedRoute)
@@ -26,17 +27,39 @@ DECISION_ERRORS = {
 }
 
 
-@router.get("", operation_id="approvals_list", response_model=list[ApprovalPublic])
+@router.get("", operation_id="approvals_list", response_model=ApprovalPage)
 async def list_approvals(
     session: DbSession,
     caller: Reader,
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ApprovalPublic]:
-    """Requests waiting for a decision (or, with `status`, decided ones)."""
-    rows = await service.list_approvals(session, caller.tenant_id, status, organization_id, limit)
-    return [ApprovalPublic.model_validate(row) for row in rows]
+    certificate_id: str | None = None,
+    decidable_by_me: Annotated[
+        bool,
+        Query(
+            description="Only the requests the caller may decide: listed as an approver for "
+            "the organization and validation level, and not the requester"
+        ),
+    ] = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> ApprovalPage:
+    """Requests waiting for a decision, oldest first (or, with `status`, decided ones)."""
+    rows, next_cursor = await service.list_approvals(
+        session,
+        caller.tenant_id,
+        status=status,
+        organization_id=organization_id,
+        certificate_id=certificate_id,
+        decidable_by=caller if decidable_by_me else None,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ApprovalPage(
+        items=[ApprovalPublic.model_validate(row) for row in rows],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.get("/{approval_id}", operation_id="approvals_get", response_model=ApprovalPublic)

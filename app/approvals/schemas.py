@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.approvals.models import ApprovalStatus
 from app.catalog.products import ValidationLevel
 from app.certificates.schemas import CertificatePublic
+from app.http.pages import Page
 
 
 class ApprovalPublic(BaseModel):
@@ -57,3 +58,7 @@ class Decision(BaseModel):
 class DecisionResult(BaseModel):
     approval: ApprovalPublic
     certificate: CertificatePublic
+
+
+class ApprovalPage(Page[ApprovalPublic]):
+    pass

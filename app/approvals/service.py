@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.models import Approval, ApprovalStatus
@@ -13,6 +13,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.webhooks.events import emit
@@ -57,17 +58,49 @@ async def get_approval(session: AsyncSession, approval_id: str, tenant_id: str) 
 async def list_approvals(
     session: AsyncSession,
     tenant_id: str,
+    *,
     status: ApprovalStatus | None = ApprovalStatus.PENDING,
     organization_id: str | None = None,
-    limit: int = 100,
-) -> list[Approval]:
+    certificate_id: str | None = None,
+    decidable_by: Principal | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Approval], str | None]:
+    """The tenant's approvals, oldest first; with `decidable_by`, only those that principal may
+    decide (a listed approver for the organization and level, and not the requester)."""
     query = select(Approval).where(Approval.tenant_id == tenant_id)
     if status:
         query = query.where(Approval.status == status)
     if organization_id:
         query = query.where(Approval.organization_id == organization_id)
-    rows = await session.execute(query.order_by(Approval.created_at, Approval.id).limit(limit))
-    return list(rows.scalars())
+    if certificate_id:
+        query = query.where(Approval.certificate_id == certificate_id)
+    if decidable_by is not None:
+        pairs = await _approver_of(session, tenant_id, decidable_by.subject)
+        if not pairs:
+            return [], None
+        query = query.where(
+            tuple_(Approval.organization_id, Approval.validation_level).in_(pairs),
+            Approval.requested_by != decidable_by.subject,
+        )
+    return await keyset_page(
+        session, query, key=Approval.created_at, id_column=Approval.id, cursor=cursor, limit=limit
+    )
+
+
+async def _approver_of(
+    session: AsyncSession, tenant_id: str, subject: str
+) -> list[tuple[str, str]]:
+    """(organization id, validation level) pairs whose approvers list the subject."""
+    rows = await session.execute(
+        select(Organization.id, Organization.approvers).where(Organization.tenant_id == tenant_id)
+    )
+    return [
+        (org_id, level)
+        for org_id, approvers in rows
+        for level, subjects in (approvers or {}).items()
+        if subject in subjects
+    ]
 
 
 def check_approver(approval: Approval, org: Organization, principal: Principal) -> None:

@@ -44,4 +44,6 @@ async def list_audit_events(
         cursor=cursor,
         limit=limit,
     )
-    return AuditPage(items=[AuditEventPublic.of(e) for e in items], next_cursor=next_cursor)
+    return AuditPage(
+        items=[AuditEventPublic.of(e) for e in items], next_cursor=next_cursor, limit=limit
+    )

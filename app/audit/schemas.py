@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.audit.models import AuditEvent
+from app.http.pages import Page
 
 
 class AuditEventPublic(BaseModel):
@@ -46,6 +47,5 @@ class AuditEventPublic(BaseModel):
         )
 
 
-class AuditPage(BaseModel):
-    items: list[AuditEventPublic]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+class AuditPage(Page[AuditEventPublic]):
+    pass

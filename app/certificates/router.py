@@ -14,6 +14,7 @@ from app.certificates.models import CertificateStatus
 from app.certificates.schemas import (
     REASON_CODES,
     CertificateCreate,
+    CertificateEventPage,
     CertificateEventPublic,
     CertificatePage,
     CertificatePublic,
@@ -24,6 +25,7 @@ from app.certificates.schemas import (
 from app.db import utcnow
 from app.deps import DbSession, RuntimeDep
 from app.errors import Conflict, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.jobs.service import enqueue_job
 from app.lifecycle.renewal import schedule_renewal
@@ -136,7 +138,9 @@ async def list_certificates(
         limit=limit,
     )
     return CertificatePage(
-        items=[CertificatePublic.model_validate(c) for c in items], next_cursor=next_cursor
+        items=[CertificatePublic.model_validate(c) for c in items],
+        next_cursor=next_cursor,
+        limit=limit,
     )
 
 
@@ -182,16 +186,24 @@ async def update_certificate(
 @router.get(
     "/{certificate_id}/events",
     operation_id="certificates_events",
-    response_model=list[CertificateEventPublic],
+    response_model=CertificateEventPage,
     responses=NOT_FOUND,
 )
 async def certificate_events(
-    certificate_id: str, session: DbSession, caller: Reader
-) -> list[CertificateEventPublic]:
+    certificate_id: str,
+    session: DbSession,
+    caller: Reader,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> CertificateEventPage:
+    """Every status change and note, oldest first."""
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
-    return [
-        CertificateEventPublic.model_validate(e) for e in await service.list_events(session, cert)
-    ]
+    events, next_cursor = await service.list_events(session, cert, cursor=cursor, limit=limit)
+    return CertificateEventPage(
+        items=[CertificateEventPublic.model_validate(e) for e in events],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.catalog.products import PRODUCTS, KeyType, ValidationLevel
 from app.certificates.models import CertificateStatus
 from app.http.fields import DnsName, Labels, ObjectId, Pem
+from app.http.pages import Page
 from app.http.patch import PatchModel
 from app.organizations.schemas import ProductCode
 
@@ -197,9 +198,8 @@ class CertificatePublic(BaseModel):
         return value or None  # stored as "" when SCM or the certificate does not say
 
 
-class CertificatePage(BaseModel):
-    items: list[CertificatePublic]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+class CertificatePage(Page[CertificatePublic]):
+    pass
 
 
 class CertificateEventPublic(BaseModel):
@@ -233,3 +233,7 @@ class RevokeRequest(BaseModel):
 
 class Pkcs12Request(BaseModel):
     passphrase: str = Field(min_length=8, max_length=256, description="protects the PKCS#12 file")
+
+
+class CertificateEventPage(Page[CertificateEventPublic]):
+    pass

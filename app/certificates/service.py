@@ -18,6 +18,7 @@ from app.certificates.models import (
 from app.db import utcnow
 from app.errors import NotFound
 from app.http.cursors import decode_cursor, encode_cursor
+from app.http.pages import keyset_page
 from app.webhooks.lifecycle import certificate_changed
 
 SORTS = {
@@ -76,13 +77,14 @@ def update_certificate(cert: Certificate, changes: dict[str, Any]) -> None:
     cert.updated_at = utcnow()
 
 
-async def list_events(session: AsyncSession, cert: Certificate) -> list[CertificateEvent]:
-    rows = await session.execute(
-        select(CertificateEvent)
-        .where(CertificateEvent.certificate_id == cert.id)
-        .order_by(CertificateEvent.id)
+async def list_events(
+    session: AsyncSession, cert: Certificate, *, cursor: str | None = None, limit: int = 100
+) -> tuple[list[CertificateEvent], str | None]:
+    """A certificate's history, oldest first."""
+    query = select(CertificateEvent).where(CertificateEvent.certificate_id == cert.id)
+    return await keyset_page(
+        session, query, key=None, id_column=CertificateEvent.id, cursor=cursor, limit=limit
     )
-    return list(rows.scalars())
 
 
 def _encode_cursor(sort: str, cert: Certificate) -> str:

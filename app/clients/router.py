@@ -10,10 +10,16 @@ from app.auth.dependencies import TenantAdmin
 from app.auth.principal import Principal, Scope
 from app.auth.state import auth_state
 from app.clients import service
-from app.clients.models import ApiClient
-from app.clients.schemas import ApiClientCreate, ApiClientPublic, ApiClientWithSecret
+from app.clients.models import ApiClient, ApiClientStatus
+from app.clients.schemas import (
+    ApiClientCreate,
+    ApiClientPage,
+    ApiClientPublic,
+    ApiClientWithSecret,
+)
 from app.deps import DbSession, RuntimeDep
 from app.errors import Forbidden
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=GuardedRoute)
@@ -52,15 +58,24 @@ async def create_client(
     "",
     operation_id="clients_list",
     summary="List your tenant's API clients",
-    response_model=list[ApiClientPublic],
+    response_model=ApiClientPage,
 )
 async def list_clients(
     session: DbSession,
     caller: TenantAdmin,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
-) -> list[ApiClientPublic]:
-    clients = await service.list_api_clients(session, caller.tenant_id, limit)
-    return [ApiClientPublic.model_validate(client) for client in clients]
+    status: ApiClientStatus | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> ApiClientPage:
+    """Oldest first; `status=active` leaves out revoked ones."""
+    clients, next_cursor = await service.list_api_clients(
+        session, caller.tenant_id, status=status, cursor=cursor, limit=limit
+    )
+    return ApiClientPage(
+        items=[ApiClientPublic.model_validate(client) for client in clients],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.get(

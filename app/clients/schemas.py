@@ -8,6 +8,7 @@ from pydantic import Field
 
 from app.auth.principal import Scope
 from app.clients.models import ApiClientBase, ApiClientStatus
+from app.http.pages import Page
 
 _EXAMPLE = {
     "id": "0b8e3f2a4c5d4e6f8a9b0c1d2e3f4a5b",
@@ -59,3 +60,7 @@ class ApiClientWithSecret(ApiClientPublic):
         "from_attributes": True,
         "json_schema_extra": {"examples": [{**_EXAMPLE, "client_secret": _SECRET}]},
     }
+
+
+class ApiClientPage(Page[ApiClientPublic]):
+    pass

@@ -13,8 +13,8 @@ from app.clients.credentials import hash_secret, new_client_id, new_client_secre
 from app.clients.models import ApiClient, ApiClientStatus
 from app.db import utcnow
 from app.errors import NotFound, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 
-MAX_LIST = 500
 # last_used_at is informational; writing it on every token request would serialise a busy
 # client's token calls on one row.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -47,15 +47,19 @@ async def create_api_client(
 
 
 async def list_api_clients(
-    session: AsyncSession, tenant_id: str, limit: int = 100
-) -> list[ApiClient]:
-    rows = await session.scalars(
-        select(ApiClient)
-        .where(ApiClient.tenant_id == tenant_id)
-        .order_by(ApiClient.created_at, ApiClient.id)
-        .limit(min(limit, MAX_LIST))
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    status: ApiClientStatus | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[ApiClient], str | None]:
+    query = select(ApiClient).where(ApiClient.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(ApiClient.status == status)
+    return await keyset_page(
+        session, query, key=ApiClient.created_at, id_column=ApiClient.id, cursor=cursor, limit=limit
     )
-    return list(rows)
 
 
 async def get_api_client(session: AsyncSession, tenant_id: str, id: str) -> ApiClient:

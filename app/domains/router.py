@@ -12,9 +12,16 @@ from app.catalog.names import normalise
 from app.deps import DbSession, RuntimeDep
 from app.domains import service
 from app.domains.jobs import instructions_json, register_at_scm
-from app.domains.models import Domain
-from app.domains.schemas import DomainCreate, DomainPublic, ValidationCreate, ValidationPublic
+from app.domains.models import Domain, DomainStatus
+from app.domains.schemas import (
+    DomainCreate,
+    DomainPage,
+    DomainPublic,
+    ValidationCreate,
+    ValidationPublic,
+)
 from app.errors import ServiceUnavailable, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.issuers.scm.dcv import DcvMethod
 from app.issuers.scm.errors import ScmError, ScmValidationError
@@ -60,15 +67,30 @@ async def create_domain(body: DomainCreate, session: DbSession, caller: Writer) 
     return await _public(session, domain, org)
 
 
-@router.get("", operation_id="domains_list", response_model=list[DomainPublic])
+@router.get("", operation_id="domains_list", response_model=DomainPage)
 async def list_domains(
     session: DbSession,
     caller: Reader,
     organization_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> list[DomainPublic]:
-    """Domains and which validation levels each is ready for."""
-    domains = await service.list_domains(session, caller.tenant_id, organization_id, limit)
+    status: DomainStatus | None = None,
+    name: Annotated[
+        str | None, Query(max_length=253, description="this domain and those under it")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> DomainPage:
+    """Domains by name and which validation levels each is ready for, as the CA reports them
+    (each organization's domains are read from SCM when it is created, on
+    `POST /v1/organizations/{id}/domains/sync` and in every inventory sync)."""
+    domains, next_cursor = await service.list_domains(
+        session,
+        caller.tenant_id,
+        organization_id=organization_id,
+        status=status,
+        name=name,
+        cursor=cursor,
+        limit=limit,
+    )
     orgs: dict[str, Organization] = {}
     answer = []
     for domain in domains:
@@ -77,7 +99,7 @@ async def list_domains(
                 session, domain.organization_id, caller.tenant_id
             )
         answer.append(await _public(session, domain, orgs[domain.organization_id]))
-    return answer
+    return DomainPage(items=answer, next_cursor=next_cursor, limit=limit)
 
 
 @router.get(

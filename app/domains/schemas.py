@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.domains.models import DomainStatus, ValidationStatus
 from app.http.fields import Email, ObjectId
+from app.http.pages import Page
 
 Method = Literal["cname", "http", "https", "txt", "email"]
 
@@ -62,3 +63,7 @@ class DomainPublic(BaseModel):
     )
     latest_validation: ValidationPublic | None
     created_at: dt.datetime
+
+
+class DomainPage(Page[DomainPublic]):
+    pass

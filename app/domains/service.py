@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.names import covered_by, normalise
@@ -17,6 +17,7 @@ from app.certificates.service import transition
 from app.db import utcnow
 from app.domains.models import Domain, DomainStatus, DomainValidation, ValidationStatus
 from app.errors import Conflict, NotFound, Unprocessable
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.webhooks.lifecycle import domain_validation_ended
@@ -75,13 +76,28 @@ async def get_domain(session: AsyncSession, domain_id: str, tenant_id: str) -> D
 
 
 async def list_domains(
-    session: AsyncSession, tenant_id: str, organization_id: str | None = None, limit: int = 200
-) -> list[Domain]:
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    organization_id: str | None = None,
+    status: DomainStatus | None = None,
+    name: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Domain], str | None]:
     query = select(Domain).where(Domain.tenant_id == tenant_id)
     if organization_id:
         query = query.where(Domain.organization_id == organization_id)
-    rows = await session.execute(query.order_by(Domain.name).limit(limit))
-    return list(rows.scalars())
+    if status is not None:
+        query = query.where(Domain.status == status)
+    if name:
+        needle = normalise(name)
+        query = query.where(
+            or_(Domain.name == needle, Domain.name.endswith("." + needle, autoescape=True))  # type: ignore[attr-defined]
+        )
+    return await keyset_page(
+        session, query, key=Domain.name, id_column=Domain.id, cursor=cursor, limit=limit
+    )
 
 
 async def latest_validation(session: AsyncSession, domain: Domain) -> DomainValidation | None:

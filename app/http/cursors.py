@@ -52,12 +52,22 @@ def encode_cursor(moment: dt.datetime | None, row_id: str | int) -> str:
     return f"{payload}.{_tag(payload)}"
 
 
+def _signed(payload: str, tag: str) -> bool:
+    return hmac.compare_digest(tag.encode(), _tag(payload).encode())  # bytes: any text compares
+
+
+def check_signature(cursor: str) -> None:
+    """A 422 naming `query.cursor` unless this list and tenant's key signed `cursor`."""
+    payload, _, tag = cursor.partition(".")
+    if len(cursor) > MAX_CURSOR_LENGTH or not _signed(payload, tag):
+        raise _refused()
+
+
 def decode_cursor(cursor: str) -> tuple[dt.datetime | None, str | int]:
     """The pair back, or a 422 naming `query.cursor` for anything this API did not hand out
     for this list."""
-    payload, _, tag = cursor.partition(".")
-    if len(cursor) > MAX_CURSOR_LENGTH or not hmac.compare_digest(tag, _tag(payload)):
-        raise _refused()
+    check_signature(cursor)
+    payload = cursor.partition(".")[0]
     try:
         moment, row_id = json.loads(_unb64(payload))
         if isinstance(row_id, bool) or not isinstance(row_id, str | int):
@@ -78,3 +88,43 @@ def _refused() -> Unprocessable:
     return Unprocessable.field(
         "query.cursor", "not a cursor this list returned; start again without one"
     )
+
+
+def encode_key_cursor(value: dt.datetime | str | None, row_id: str | int) -> str:
+    """A cursor for a list ordered by a timestamp, a text column or the id alone."""
+    if isinstance(value, dt.datetime):
+        kind, text = "t", value.isoformat()
+    elif value is None:
+        kind, text = "n", None
+    else:
+        kind, text = "s", str(value)
+    payload = _b64(json.dumps([kind, text, row_id]).encode())
+    return f"{payload}.{_tag(payload)}"
+
+
+def decode_key_cursor(cursor: str) -> tuple[dt.datetime | str | None, str | int]:
+    """What `encode_key_cursor` signed, or a 422 naming `query.cursor`."""
+    check_signature(cursor)
+    payload = cursor.partition(".")[0]
+    try:
+        kind, text, row_id = json.loads(_unb64(payload))
+        if isinstance(row_id, bool) or not isinstance(row_id, str | int):
+            raise TypeError(row_id)
+        if isinstance(row_id, int) and not 0 <= row_id <= MAX_ID:
+            raise ValueError(row_id)
+        if isinstance(row_id, str) and len(row_id) > 64:
+            raise ValueError(row_id)
+        value: dt.datetime | str | None
+        if kind == "t":
+            value = dt.datetime.fromisoformat(text)
+            if value.tzinfo is None:
+                raise ValueError(text)
+        elif kind == "s" and isinstance(text, str) and len(text) <= 300:
+            value = text
+        elif kind == "n" and text is None:
+            value = None
+        else:
+            raise ValueError(kind)
+    except (ValueError, TypeError, binascii.Error):
+        raise _refused() from None
+    return value, row_id

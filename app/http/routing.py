@@ -25,7 +25,7 @@ from app.audit.capture import record_refusal
 from app.auth.dependencies import authenticate, authenticate_request, ensure_scopes
 from app.errors import Forbidden
 from app.http import text_checks
-from app.http.cursors import cursor_scope
+from app.http.cursors import check_signature, cursor_scope
 
 
 def auth_needs(dependant: Dependant) -> tuple[bool, list[str]]:
@@ -57,6 +57,10 @@ class GuardedRoute(APIRoute):
         """(authenticates, scopes): from the route's own dependencies, read on first use."""
         return auth_needs(self.dependant)
 
+    @cached_property
+    def takes_cursor(self) -> bool:
+        return any(param.name == "cursor" for param in self.dependant.query_params)
+
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handle = super().get_route_handler()
 
@@ -76,6 +80,10 @@ class GuardedRoute(APIRoute):
             await self._check_body(request)
             token = cursor_scope.set(f"{self.unique_id}|{tenant}")
             try:
+                # A list's cursor is checked before anything reads the list's parent, so a
+                # forged one is a 422 on /{id}/events as on any list.
+                if self.takes_cursor and "cursor" in request.query_params:
+                    check_signature(request.query_params["cursor"])
                 return await handle(request)
             finally:
                 cursor_scope.reset(token)

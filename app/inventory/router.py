@@ -10,6 +10,7 @@ from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.certificates.schemas import CertificatePublic
 from app.deps import DbSession
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.inventory.jobs import request_sync
 from app.inventory.schemas import (
@@ -17,6 +18,7 @@ from app.inventory.schemas import (
     ExpiryTimeline,
     InventorySummary,
     SyncRequest,
+    SyncStatePage,
     SyncStatePublic,
 )
 from app.inventory.summary import inventory_summary
@@ -56,12 +58,24 @@ async def sync(
     return JobPublic.model_validate(job)
 
 
-@router.get("/sync", operation_id="inventory_sync_state", response_model=list[SyncStatePublic])
-async def sync_state(session: DbSession, caller: Reader) -> list[SyncStatePublic]:
+@router.get("/sync", operation_id="inventory_sync_state", response_model=SyncStatePage)
+async def sync_state(
+    session: DbSession,
+    caller: Reader,
+    organization_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> SyncStatePage:
     """Per organization: when the SCM sync last ran, what it saw and imported, and which orders
     it will look at again."""
-    states = await sync_states(session, caller.tenant_id)
-    return [SyncStatePublic.model_validate(state) for state in states]
+    states, next_cursor = await sync_states(
+        session, caller.tenant_id, organization_id=organization_id, cursor=cursor, limit=limit
+    )
+    return SyncStatePage(
+        items=[SyncStatePublic.model_validate(state) for state in states],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.post(

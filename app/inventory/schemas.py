@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.http.fields import Labels, ObjectId
+from app.http.pages import Page
 
 EXPIRY_BUCKETS = ("expired", "lt_7d", "lt_14d", "lt_30d", "lt_90d", "later")
 
@@ -130,3 +131,7 @@ class ExpiryTimeline(BaseModel):
     expired: int = Field(description="issued or expired certificates already past not_after")
     later: int = Field(description="issued certificates expiring after the last week")
     as_of: dt.datetime
+
+
+class SyncStatePage(Page[SyncStatePublic]):
+    pass

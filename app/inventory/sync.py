@@ -23,6 +23,7 @@ from app.catalog.products import PRODUCTS, Product
 from app.certificates.models import Certificate, CertificateSource, CertificateStatus
 from app.certificates.service import transition
 from app.db import utcnow
+from app.http.pages import keyset_page
 from app.inventory.leaf import LeafFacts, read_leaf, to_pem
 from app.inventory.models import InventorySyncState
 from app.inventory.service import EXTERNAL_PRODUCT, add_external
@@ -367,10 +368,22 @@ async def sync_organization(
     return report
 
 
-async def sync_states(session: AsyncSession, tenant_id: str) -> list[InventorySyncState]:
-    rows = await session.execute(
-        select(InventorySyncState)
-        .where(InventorySyncState.tenant_id == tenant_id)
-        .order_by(InventorySyncState.organization_id)
+async def sync_states(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    organization_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[InventorySyncState], str | None]:
+    query = select(InventorySyncState).where(InventorySyncState.tenant_id == tenant_id)
+    if organization_id:
+        query = query.where(InventorySyncState.organization_id == organization_id)
+    return await keyset_page(
+        session,
+        query,
+        key=None,
+        id_column=InventorySyncState.organization_id,
+        cursor=cursor,
+        limit=limit,
     )
-    return list(rows.scalars())

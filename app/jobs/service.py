@@ -180,6 +180,7 @@ async def get_job(session: AsyncSession, job_id: str, tenant_id: str) -> Job:
 
 
 JobPresent = Callable[[str], Awaitable[bool]]
+JobsForget = Callable[[list[str]], Awaitable[None]]
 
 
 async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *conditions: Any) -> bool:
@@ -210,7 +211,11 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
 
 
 async def reconcile(
-    session: AsyncSession, present_in_redis: JobPresent, stale_after: float, limit: int = 500
+    session: AsyncSession,
+    present_in_redis: JobPresent,
+    stale_after: float,
+    limit: int = 500,
+    superseded: list[str] | None = None,
 ) -> int:
     """Re-stage lost work. Caller commits. Returns the count. Safe to run in every worker.
 
@@ -221,6 +226,10 @@ async def reconcile(
     - A queued job due for more than `stale_after` seconds that Redis does not hold waiting
       (no job entry, or an in-progress entry nobody claimed: a worker died between arq's pick
       and the claim). Pending jobs still have an unrelayed outbox row, which the relay sends.
+
+    The arq job ids so replaced are appended to `superseded`, for the caller to remove from
+    Redis after the commit: a dead execution's entry stays at the head of arq's queue with its
+    in-progress key, and enough of them would hide the rest of the queue from every worker.
     """
     now = utcnow()
     restaged = 0
@@ -233,8 +242,11 @@ async def reconcile(
         )
     ).scalars()
     for job in list(expired):
+        old = job.arq_job_id
         if await _restage(session, job, now, Job.lease_until < now):  # type: ignore[operator]
             restaged += 1
+            if superseded is not None:
+                superseded.append(old)
     cutoff = now - dt.timedelta(seconds=stale_after)
     queued = (
         await session.execute(
@@ -245,8 +257,11 @@ async def reconcile(
         )
     ).scalars()
     for job in list(queued):
-        if await present_in_redis(job.arq_job_id):
+        old = job.arq_job_id
+        if await present_in_redis(old):
             continue
         if await _restage(session, job, now):
             restaged += 1
+            if superseded is not None:
+                superseded.append(old)
     return restaged

@@ -77,7 +77,9 @@ async def list_alerts(
         cursor=cursor,
         limit=limit,
     )
-    return AlertPage(items=[AlertPublic.model_validate(a) for a in items], next_cursor=next_cursor)
+    return AlertPage(
+        items=[AlertPublic.model_validate(a) for a in items], next_cursor=next_cursor, limit=limit
+    )
 
 
 @alerts_router.post(

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.http.fields import Pem
+from app.http.pages import Page
 from app.lifecycle.models import AlertKind, AlertSeverity, AlertStatus
 
 
@@ -65,6 +66,5 @@ class AlertPublic(BaseModel):
     resolved_at: dt.datetime | None
 
 
-class AlertPage(BaseModel):
-    items: list[AlertPublic]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+class AlertPage(Page[AlertPublic]):
+    pass

@@ -9,9 +9,16 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
+from app.dns.netpolicy import dns_egress_check
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.organizations import service
-from app.organizations.schemas import OrganizationCreate, OrganizationPublic, OrganizationUpdate
+from app.organizations.schemas import (
+    OrganizationCreate,
+    OrganizationPage,
+    OrganizationPublic,
+    OrganizationUpdate,
+)
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=GuardedRoute)
 
@@ -34,19 +41,36 @@ async def create_organization(
     stored encrypted and never returned. Certificates and keys are PEM content, checked on the
     way in; CA URLs must pass the deployment's egress policy (422 naming the field)."""
     org = await service.create_organization(
-        session, caller.tenant_id, body, runtime.secretbox, runtime.egress
+        session,
+        caller.tenant_id,
+        body,
+        runtime.secretbox,
+        runtime.egress,
+        dns_egress_check(runtime),
     )
     return service.to_public(org)
 
 
-@router.get("", operation_id="organizations_list", response_model=list[OrganizationPublic])
+@router.get("", operation_id="organizations_list", response_model=OrganizationPage)
 async def list_organizations(
     session: DbSession,
     caller: Reader,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
-) -> list[OrganizationPublic]:
-    orgs = await service.list_organizations(session, caller.tenant_id, limit)
-    return [service.to_public(org) for org in orgs]
+    name: Annotated[
+        str | None, Query(max_length=200, description="part of the name, any case")
+    ] = None,
+    sandbox: Annotated[
+        bool | None, Query(description="only sandbox ones, or only real ones")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> OrganizationPage:
+    """Your tenant's organizations by name."""
+    orgs, next_cursor = await service.list_organizations(
+        session, caller.tenant_id, name=name, sandbox=sandbox, cursor=cursor, limit=limit
+    )
+    return OrganizationPage(
+        items=[service.to_public(org) for org in orgs], next_cursor=next_cursor, limit=limit
+    )
 
 
 @router.get(
@@ -77,7 +101,9 @@ async def update_organization(
 ) -> OrganizationPublic:
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.egress)
+    org = await service.update_organization(
+        session, org, body, runtime.secretbox, runtime.egress, dns_egress_check(runtime)
+    )
     return service.to_public(org)
 
 

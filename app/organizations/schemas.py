@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +17,9 @@ from pydantic import (
 
 from app.catalog.products import PRODUCTS, Backend
 from app.crypto.pem import certificates_pem, key_matches_certificate, private_key_pem
+from app.dns.schemas import DnsSettingsIn, DnsSettingsOut
 from app.http.fields import MAX_ALLOWED_DOMAINS, DnsName, Email, Subject
+from app.http.pages import Page
 from app.http.patch import PatchModel
 
 ProductCode = Literal[tuple(PRODUCTS)]  # type: ignore[valid-type]
@@ -136,22 +138,6 @@ class AcmeSettingsOut(AcmeSettings):
     eab_hmac_key_set: bool
 
 
-class DnsSettingsIn(BaseModel):
-    provider: str = Field(examples=["rfc2136", "delegation"])
-    config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
-    secret_config: dict[str, SecretStr] = Field(
-        default_factory=dict,
-        description="write-only settings, e.g. tsig_secret; dotted keys such as "
-        "inner_config.tsig_secret reach into a nested provider's settings",
-    )
-
-
-class DnsSettingsOut(BaseModel):
-    provider: str
-    config: dict[str, Any]
-    secret_keys: list[str]
-
-
 class OrganizationPolicy(BaseModel):
     allowed_domains: list[DnsName] = Field(
         default_factory=list, max_length=MAX_ALLOWED_DOMAINS, examples=[["example.com"]]
@@ -244,3 +230,7 @@ class OrganizationPublic(OrganizationPolicy):
     dns: DnsSettingsOut | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class OrganizationPage(Page[OrganizationPublic]):
+    pass

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query
 from app.auth.dependencies import PlatformAdmin
 from app.auth.state import auth_state
 from app.deps import DbSession, RuntimeDep
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.tenants import service
-from app.tenants.schemas import TenantCreate, TenantPublic, TenantUpdate
+from app.tenants.models import TenantStatus
+from app.tenants.schemas import TenantCreate, TenantPage, TenantPublic, TenantUpdate
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"], route_class=GuardedRoute)
 
@@ -31,15 +33,23 @@ async def create_tenant(body: TenantCreate, session: DbSession, _: PlatformAdmin
     return TenantPublic.model_validate(tenant)
 
 
-@router.get(
-    "", operation_id="tenants_list", summary="List tenants", response_model=list[TenantPublic]
-)
+@router.get("", operation_id="tenants_list", summary="List tenants", response_model=TenantPage)
 async def list_tenants(
     session: DbSession,
     _: PlatformAdmin,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
-) -> list[TenantPublic]:
-    return [TenantPublic.model_validate(t) for t in await service.list_tenants(session, limit)]
+    status: TenantStatus | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> TenantPage:
+    """Oldest first."""
+    tenants, next_cursor = await service.list_tenants(
+        session, status=status, cursor=cursor, limit=limit
+    )
+    return TenantPage(
+        items=[TenantPublic.model_validate(t) for t in tenants],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.get(

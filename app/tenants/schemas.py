@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import Field
 
+from app.http.pages import Page
 from app.http.patch import PatchModel
 from app.tenants.models import TenantBase, TenantStatus
 
@@ -54,3 +55,7 @@ class TenantPublic(TenantBase):
             ]
         },
     }
+
+
+class TenantPage(Page[TenantPublic]):
+    pass

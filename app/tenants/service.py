@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from app.errors import Conflict, NotFound
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.tenants.models import Tenant, TenantStatus
-
-MAX_LIST = 500
 
 
 def slug_from_name(name: str) -> str:
@@ -53,11 +52,19 @@ async def find_tenant(session: AsyncSession, id_or_slug: str) -> Tenant | None:
     )
 
 
-async def list_tenants(session: AsyncSession, limit: int = 100) -> list[Tenant]:
-    rows = await session.scalars(
-        select(Tenant).order_by(Tenant.created_at, Tenant.id).limit(min(limit, MAX_LIST))
+async def list_tenants(
+    session: AsyncSession,
+    *,
+    status: TenantStatus | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Tenant], str | None]:
+    query = select(Tenant)
+    if status is not None:
+        query = query.where(Tenant.status == status)
+    return await keyset_page(
+        session, query, key=Tenant.created_at, id_column=Tenant.id, cursor=cursor, limit=limit
     )
-    return list(rows)
 
 
 async def update_tenant(

@@ -8,12 +8,15 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth.dependencies import TenantAdmin
 from app.deps import DbSession, RuntimeDep
+from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.webhooks import service
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from app.webhooks.schemas import (
+    DeliveryPage,
     DeliveryPublic,
     WebhookCreate,
+    WebhookPage,
     WebhookPublic,
     WebhookUpdate,
     WebhookWithSecret,
@@ -62,15 +65,24 @@ async def create_webhook(
     "",
     operation_id="webhooks_list",
     summary="List your tenant's webhooks",
-    response_model=list[WebhookPublic],
+    response_model=WebhookPage,
 )
 async def list_webhooks(
     session: DbSession,
     caller: TenantAdmin,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
-) -> list[WebhookPublic]:
-    rows = await service.list_webhooks(session, caller.tenant_id, limit)
-    return [WebhookPublic.model_validate(row) for row in rows]
+    enabled: bool | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> WebhookPage:
+    """Oldest first."""
+    rows, next_cursor = await service.list_webhooks(
+        session, caller.tenant_id, enabled=enabled, cursor=cursor, limit=limit
+    )
+    return WebhookPage(
+        items=[WebhookPublic.model_validate(row) for row in rows],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.get(
@@ -119,7 +131,7 @@ async def delete_webhook(id: str, session: DbSession, caller: TenantAdmin) -> Re
     "/{id}/deliveries",
     operation_id="webhooks_deliveries",
     summary="A webhook's delivery log",
-    response_model=list[DeliveryPublic],
+    response_model=DeliveryPage,
     responses=NOT_FOUND,
 )
 async def list_deliveries(
@@ -127,12 +139,19 @@ async def list_deliveries(
     session: DbSession,
     caller: TenantAdmin,
     status: DeliveryStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
-) -> list[DeliveryPublic]:
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> DeliveryPage:
     """Newest first: status, attempts, last status code and error, timestamps, the payload."""
     subscription = await service.get_webhook(session, id, caller.tenant_id)
-    rows = await service.list_deliveries(session, subscription, status, limit)
-    return [_delivery(delivery, record) for delivery, record in rows]
+    rows, next_cursor = await service.list_deliveries(
+        session, subscription, status=status, cursor=cursor, limit=limit
+    )
+    return DeliveryPage(
+        items=[_delivery(delivery, record) for delivery, record in rows],
+        next_cursor=next_cursor,
+        limit=limit,
+    )
 
 
 @router.post(

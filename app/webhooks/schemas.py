@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.pages import Page
 from app.http.patch import PatchModel
 from app.webhooks.models import DeliveryStatus, EventType
 
@@ -99,3 +100,11 @@ class DeliveryPublic(BaseModel):
     payload: dict[str, Any] = Field(description="The JSON body sent (type, timestamp, data).")
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class WebhookPage(Page[WebhookPublic]):
+    pass
+
+
+class DeliveryPage(Page[DeliveryPublic]):
+    pass

@@ -9,6 +9,7 @@ from app.crypto.secretbox import SecretBox
 from app.db import utcnow
 from app.egress.policy import EgressPolicy
 from app.errors import Conflict, NotFound
+from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.settings import WebhookSettings
 from app.webhooks.events import stage_delivery
 from app.webhooks.models import (
@@ -20,8 +21,6 @@ from app.webhooks.models import (
 )
 from app.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.webhooks.signing import new_secret
-
-MAX_LIST = 500
 
 
 async def check_url(url: str, egress: EgressPolicy, policy: WebhookSettings) -> None:
@@ -73,15 +72,24 @@ async def get_webhook(
 
 
 async def list_webhooks(
-    session: AsyncSession, tenant_id: str, limit: int = 100
-) -> list[WebhookSubscription]:
-    rows = await session.scalars(
-        select(WebhookSubscription)
-        .where(WebhookSubscription.tenant_id == tenant_id)
-        .order_by(WebhookSubscription.created_at, WebhookSubscription.id)  # type: ignore[arg-type]
-        .limit(min(limit, MAX_LIST))
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    enabled: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[WebhookSubscription], str | None]:
+    query = select(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id)
+    if enabled is not None:
+        query = query.where(WebhookSubscription.enabled == enabled)  # type: ignore[arg-type]
+    return await keyset_page(
+        session,
+        query,
+        key=WebhookSubscription.created_at,
+        id_column=WebhookSubscription.id,
+        cursor=cursor,
+        limit=limit,
     )
-    return list(rows)
 
 
 async def update_webhook(
@@ -117,23 +125,31 @@ async def delete_webhook(session: AsyncSession, subscription: WebhookSubscriptio
 async def list_deliveries(
     session: AsyncSession,
     subscription: WebhookSubscription,
+    *,
     status: DeliveryStatus | None = None,
-    limit: int = 100,
-) -> list[tuple[WebhookDelivery, WebhookEvent]]:
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[tuple[WebhookDelivery, WebhookEvent]], str | None]:
     """Newest first, each with the event it carries."""
     query = (
         select(WebhookDelivery, WebhookEvent)
-        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)  # type: ignore[arg-type]
         .where(WebhookDelivery.subscription_id == subscription.id)
     )
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
-    query = query.order_by(
-        WebhookDelivery.created_at.desc(),  # type: ignore[attr-defined]
-        WebhookDelivery.id.desc(),  # type: ignore[attr-defined]
+    rows, next_cursor = await keyset_page(
+        session,
+        query,
+        key=WebhookDelivery.created_at,
+        id_column=WebhookDelivery.id,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+        scalars=False,
+        row_key=lambda row: (row[0].created_at, row[0].id),
     )
-    rows = await session.execute(query.limit(min(limit, MAX_LIST)))
-    return [(delivery, record) for delivery, record in rows.all()]
+    return [(delivery, record) for delivery, record in rows], next_cursor
 
 
 async def redeliver(

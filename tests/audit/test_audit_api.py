@@ -77,6 +77,7 @@ async def test_filters(api: httpx.AsyncClient, team: Team):
     assert await read(api, team.admin.headers, object_type="certificate") == {
         "items": [],
         "next_cursor": None,
+        "limit": 50,
     }
     inside = await read(api, team.admin.headers, since=before.isoformat(), until=after.isoformat())
     assert len(inside["items"]) == 4

@@ -124,7 +124,7 @@ async def test_rs256_token_is_accepted_for_the_tenant_it_names(
     answer = await call(api, signed(idps.rsa, "rsa-1", "RS256", rsa_claims(tenant.id)))
 
     assert answer.status_code == 200, answer.text
-    assert [client["client_id"] for client in answer.json()] == [client_id]
+    assert [client["client_id"] for client in answer.json()["items"]] == [client_id]
 
 
 async def test_es256_token_with_list_scopes_and_tenant_slug(

@@ -51,7 +51,7 @@ async def test_a_valid_token_calls_a_protected_endpoint(api: httpx.AsyncClient, 
     answer = await call(api, actor.token)
 
     assert answer.status_code == 200, answer.text
-    assert [client["client_id"] for client in answer.json()] == [actor.client_id]
+    assert [client["client_id"] for client in answer.json()["items"]] == [actor.client_id]
 
 
 async def test_missing_token(api: httpx.AsyncClient):

@@ -104,7 +104,7 @@ async def test_ov_certificate_through_scm_with_a_csr(
     events = await tenant.http.get(
         f"/v1/certificates/{cert['id']}/events", headers=tenant.as_("requester")
     )
-    statuses = [e["to_status"] for e in events.json()]
+    statuses = [e["to_status"] for e in events.json()["items"]]
     assert statuses[0] in ("submitted", "pending_validation") and statuses[-1] == "issued"
 
 
@@ -121,7 +121,7 @@ async def test_ev_waits_for_a_listed_approver(tenant: Tenant, scm_sandbox: ScmSa
     cert_id = answer.json()["id"]
     assert answer.json()["status"] == "pending_approval"
     pending = await tenant.http.get("/v1/approvals", headers=tenant.as_("approver"))
-    (approval,) = [a for a in pending.json() if a["certificate_id"] == cert_id]
+    (approval,) = [a for a in pending.json()["items"] if a["certificate_id"] == cert_id]
 
     # The requester is listed as an approver too, and still may not approve its own request.
     own = await tenant.http.post(

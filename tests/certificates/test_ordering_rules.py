@@ -185,7 +185,7 @@ async def test_an_approval_that_times_out(tenant: Tenant, scm_org: dict, runtime
     assert answer.status_code == 202, answer.text
     cert_id = answer.json()["id"]
     approvals = await tenant.http.get("/v1/approvals", headers=tenant.as_("approver"))
-    (approval,) = [a for a in approvals.json() if a["certificate_id"] == cert_id]
+    (approval,) = [a for a in approvals.json()["items"] if a["certificate_id"] == cert_id]
     # Move the clock: the deadline and its expiry job are due now.
     past = utcnow() - dt.timedelta(seconds=1)
     async with runtime.sessions() as session:
@@ -292,7 +292,7 @@ async def test_unvalidated_domain_is_validated_on_order(
     events = await tenant.http.get(
         f"/v1/certificates/{cert['id']}/events", headers=tenant.as_("requester")
     )
-    statuses = [e["to_status"] for e in events.json()]
+    statuses = [e["to_status"] for e in events.json()["items"]]
     assert statuses.index("pending_validation") < statuses.index("submitted")
     assert statuses[-1] == "issued"
 
@@ -353,7 +353,7 @@ async def test_another_tenants_objects_are_404(
     )
     cert_id = answer.json()["id"]
     approvals = await tenant.http.get("/v1/approvals", headers=tenant.as_("approver"))
-    approval_id = next(a for a in approvals.json() if a["certificate_id"] == cert_id)["id"]
+    approval_id = next(a for a in approvals.json()["items"] if a["certificate_id"] == cert_id)["id"]
     domain = await tenant.http.post(
         "/v1/domains",
         json={"name": "example.com", "organization_id": scm_org["id"]},
@@ -449,3 +449,33 @@ async def test_labels_and_renewal_settings_can_change(tenant: Tenant, scm_org: d
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.renew_before_days"
     reader = await tenant.http.patch(path, json={"comments": "x"}, headers=tenant.as_("approver"))
     assert reader.status_code == 403
+
+
+async def test_approvals_decidable_by_me(tenant: Tenant, scm_sandbox: ScmSandbox) -> None:
+    """`decidable_by_me` keeps the requests the caller may decide: a listed approver for the
+    organization and level, never the requester of the certificate."""
+    org = await create_org(
+        tenant,
+        allowed_domains=["example.com"],
+        scm=scm_settings(scm_sandbox),
+        approvers={"EV": [tenant.ids["approver"], tenant.ids["requester"]]},
+    )
+    other = await create_org(tenant, allowed_domains=["example.com"], scm=scm_settings(scm_sandbox))
+    ids = []
+    for org_id in (org["id"], other["id"]):
+        answer = await order(
+            tenant, organization_id=org_id, product="ev-ssl", common_name="mine.example.com"
+        )
+        assert answer.status_code == 202, answer.text
+        ids.append(answer.json()["id"])
+
+    async def listed(role: str, **query: object) -> set[str]:
+        answer = await tenant.http.get("/v1/approvals", params=query, headers=tenant.as_(role))
+        assert answer.status_code == 200, answer.text
+        return {a["certificate_id"] for a in answer.json()["items"]} & set(ids)
+
+    assert await listed("approver") == set(ids)
+    assert await listed("approver", decidable_by_me="true") == {ids[0]}
+    # Listed for EV, but the requester of both: nothing to decide.
+    assert await listed("requester", decidable_by_me="true") == set()
+    assert await listed("admin", decidable_by_me="true") == set()

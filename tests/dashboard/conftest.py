@@ -62,6 +62,15 @@ class Browser:
                 raise AssertionError(f"{needle!r} not in {css!r}; page: {page}; console: {logs}")
             time.sleep(0.1)
 
+    def wait_without(self, css: str, needle: str, timeout: float = 20) -> None:
+        """Until no element matching `css` shows `needle` (a list re-rendered by a filter)."""
+        deadline = time.monotonic() + timeout
+        while any(needle in element.text for element in self.find_all(css)):
+            if time.monotonic() > deadline:
+                self.screenshot("failure")
+                raise AssertionError(f"{needle!r} still in {css!r}; page: {self.text()[:2000]}")
+            time.sleep(0.1)
+
     def text(self) -> str:
         return self.driver.find_element(By.TAG_NAME, "body").text
 

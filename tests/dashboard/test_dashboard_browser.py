@@ -19,7 +19,7 @@ from app.auth.external import ExternalIdps
 from app.auth.state import auth_state
 from app.runtime import Runtime
 from app.settings import ExternalIdp
-from tests.auth.factories import TENANT_SCOPES, new_client, new_tenant
+from tests.auth.factories import TENANT_SCOPES, fetch_token, new_client, new_tenant
 from tests.dashboard.conftest import Browser
 from tests.dashboard.idp import PkceIdp
 from tests.fixtures.e2e import (
@@ -49,10 +49,12 @@ class Seeded:
     org: dict
     admin: Login
     approver: Login
+    second_approver: Login  # also listed for EV; decides one request behind the page's back
     outsider: Login  # approvals:write, but not a listed approver
     dv: dict
     ov: dict
     ev: dict
+    ev_raced: dict  # rejected through the API while the approver's page still shows it
     soon: list[str]  # common names of uploaded certificates expiring within 30 days
 
 
@@ -64,6 +66,7 @@ async def _login(runtime: Runtime, tenant_id: str, scopes: list[str]) -> Login:
 async def _seed(runtime: Runtime, tenant: Tenant, pebble: PebbleServer, scm: ScmSandbox) -> Seeded:
     admin = await _login(runtime, tenant.id, TENANT_SCOPES)
     approver = await _login(runtime, tenant.id, ["certificates:read", "approvals:write"])
+    second_approver = await _login(runtime, tenant.id, ["certificates:read", "approvals:write"])
     outsider = await _login(runtime, tenant.id, ["certificates:read", "approvals:write"])
     org = await create_org(
         tenant,
@@ -71,7 +74,7 @@ async def _seed(runtime: Runtime, tenant: Tenant, pebble: PebbleServer, scm: Scm
         allowed_domains=["example.com"],
         scm=scm_settings(scm),
         acme=acme_settings(pebble),
-        approvers={"EV": [approver.client_id]},
+        approvers={"EV": [approver.client_id, second_approver.client_id]},
     )
     headers = tenant.as_("requester")
     orders = {}
@@ -79,6 +82,7 @@ async def _seed(runtime: Runtime, tenant: Tenant, pebble: PebbleServer, scm: Scm
         ("dv", "positivessl", "dash-dv.example.com"),
         ("ov", "instantssl", "dash-ov.example.com"),
         ("ev", "ev-ssl", "dash-ev.example.com"),
+        ("ev_raced", "ev-ssl", "dash-ev-raced.example.com"),
     ):
         answer = await tenant.http.post(
             "/v1/certificates",
@@ -115,7 +119,8 @@ async def _seed(runtime: Runtime, tenant: Tenant, pebble: PebbleServer, scm: Scm
     dv = await wait_for_status(tenant, orders["dv"]["id"], {"issued"})
     ov = await wait_for_status(tenant, orders["ov"]["id"], {"issued"})
     ev = await wait_for_status(tenant, orders["ev"]["id"], {"pending_approval"})
-    return Seeded(org, admin, approver, outsider, dv, ov, ev, soon)
+    ev_raced = await wait_for_status(tenant, orders["ev_raced"]["id"], {"pending_approval"})
+    return Seeded(org, admin, approver, second_approver, outsider, dv, ov, ev, ev_raced, soon)
 
 
 def sign_in(browser: Browser, base: str, login: Login) -> None:
@@ -149,9 +154,11 @@ async def test_a_platform_engineer_answers_their_questions_from_the_dashboard(
     await browser.run(sign_in, browser, base, seeded.admin)
 
     def overview() -> None:
-        browser.wait_text("#total-count", "8")
+        browser.wait_text("#total-count", "9")
         assert browser.find("#expiring-30").text == str(len(seeded.soon))
-        assert browser.find("#pending-approvals").text == "1"
+        assert browser.find("#pending-approvals").text == "2"
+        # The admin holds approvals:write but is no listed approver: nothing is theirs.
+        assert browser.find("#pending-for-me").text == "0"
         assert "already expired" in browser.find("#expired-count").text
         assert browser.find("#expired-count").text.startswith("1")
         browser.find("canvas#expiry-chart")
@@ -188,9 +195,18 @@ async def test_a_platform_engineer_answers_their_questions_from_the_dashboard(
         browser.screenshot("certificates-filtered")
         browser.go("#/certificates")
         browser.find("#filter-expires-before")
-        soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).strftime("%d%m%Y")
-        browser.find("#filter-expires-before").send_keys(soon)
+        # Set as the input's ISO value: typed digits follow the browser's locale (d/m or m/d).
+        soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).strftime("%Y-%m-%d")
+        browser.driver.execute_script(
+            "const i = arguments[0]; i.value = arguments[1];"
+            "i.dispatchEvent(new Event('input', {bubbles: true}));"
+            "i.dispatchEvent(new Event('change', {bubbles: true}));",
+            browser.find("#filter-expires-before"),
+            soon,
+        )
         browser.find("#apply-filters").click()
+        # The unfiltered list shows first; the filtered one has no ordered certificate left.
+        browser.wait_without("#certificates-table", "dash-dv.example.com")
         browser.wait_text("#certificates-table", "soon-3d.example.com")
         names = sorted(a.text for a in browser.find_all(".cert-link"))
         assert names == sorted([*seeded.soon, "gone.example.com"]), names
@@ -208,24 +224,60 @@ async def test_a_platform_engineer_answers_their_questions_from_the_dashboard(
     assert len(chain) >= 2
     assert chain[0].subject.rfc4514_string().startswith("CN=dash-ov.example.com")
 
-    # A listed approver who is not this approver is refused, and the page says why.
+    # Someone with approvals:write who is not a listed approver sees what waits, without the
+    # means to decide it, and why.
     await browser.run(sign_out, browser)
     await browser.run(sign_in, browser, base, seeded.outsider)
 
-    def refused() -> None:
+    def not_theirs() -> None:
         browser.go("#/approvals")
-        browser.find(".approval .approve").click()
+        browser.find("#no-approvals")
+        cards = browser.find_all("#other-approvals .approval")
+        assert len(cards) == 2
+        assert not browser.find_all(".approval .approve")
+        assert "not a listed approver" in browser.find("#other-approvals").text
+
+    await browser.run(not_theirs)
+
+    # The approver's page lists both; one is rejected by the other approver meanwhile, so
+    # approving it from the stale page is refused and the page shows the problem.
+    await browser.run(sign_out, browser)
+    await browser.run(sign_in, browser, base, seeded.approver)
+
+    def both_waiting() -> None:
+        browser.go("#/approvals")
+        browser.find("#approvals .approval")
+        assert len(browser.find_all("#approvals .approval")) == 2
+
+    await browser.run(both_waiting)
+    second = await fetch_token(
+        tenant.http, seeded.second_approver.client_id, seeded.second_approver.secret
+    )
+    assert second.status_code == 200, second.text
+    approvals = await tenant.http.get(
+        "/v1/approvals", headers={"Authorization": f"Bearer {second.json()['access_token']}"}
+    )
+    rows = approvals.json()
+    rows = rows["items"] if isinstance(rows, dict) else rows
+    raced = next(a for a in rows if a["certificate_id"] == seeded.ev_raced["id"])
+    rejected = await tenant.http.post(
+        f"/v1/approvals/{raced['id']}/reject",
+        json={"comment": "not this one"},
+        headers={"Authorization": f"Bearer {second.json()['access_token']}"},
+    )
+    assert rejected.status_code == 200, rejected.text
+
+    def refused() -> None:
+        card = browser.find(f".approval[data-certificate='{seeded.ev_raced['id']}']")
+        card.find_element(By.CSS_SELECTOR, ".approve").click()
         notice = browser.find("#notice")
-        browser.wait_text("#notice", "approver")
+        browser.wait_text("#notice", "already rejected")
         assert notice.is_displayed()
         browser.screenshot("problem-shown")
 
     await browser.run(refused)
 
-    # The approver approves the EV order from the dashboard; it becomes issued.
-    await browser.run(sign_out, browser)
-    await browser.run(sign_in, browser, base, seeded.approver)
-
+    # The approver approves the other EV order from the dashboard; it becomes issued.
     def approve() -> None:
         browser.go("#/approvals")
         card = browser.find(f".approval[data-certificate='{seeded.ev['id']}']")

@@ -141,7 +141,7 @@ async def test_sync_imports_outside_orders_once_and_leaves_broker_orders_alone(
         assert state is not None and state.last_imported == 0
 
     states = await tenant.http.get("/v1/inventory/sync", headers=tenant.as_("approver"))
-    (shown,) = [s for s in states.json() if s["organization_id"] == org["id"]]
+    (shown,) = [s for s in states.json()["items"] if s["organization_id"] == org["id"]]
     assert shown["last_imported"] == 0 and shown["total_imported"] >= 1
     assert shown["max_ssl_id"] >= ssl_id and shown["last_synced_at"]
 
@@ -289,4 +289,4 @@ async def test_revocation_in_scm_outside_the_broker_is_noticed(
     events = await tenant.http.get(
         f"/v1/certificates/{cert['id']}/events", headers=tenant.as_("requester")
     )
-    assert "revoked in SCM outside the broker" in events.json()[-1]["message"]
+    assert "revoked in SCM outside the broker" in events.json()["items"][-1]["message"]

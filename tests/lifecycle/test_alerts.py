@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.certificates.models import Certificate, CertificateSource, CertificateStatus
 from app.db import utcnow
-from app.lifecycle.alerts import schedule_expiry
+from app.lifecycle.alerts import check_expiry, schedule_expiry
 from app.lifecycle.jobs import check_expiry_all
 from app.lifecycle.models import Alert
 from app.organizations.models import Organization
@@ -162,3 +162,36 @@ async def test_alerts_api_filters_pages_and_acknowledges(runtime: Runtime, tenan
     assert [a["certificate_id"] for a in still_open.json()["items"]] == [later.id]
     seen = await http.get("/v1/alerts", params={"status": "acknowledged"}, headers=reader)
     assert [a["id"] for a in seen.json()["items"]] == [alert_id]
+
+
+async def test_a_check_rolled_back_leaves_no_trace(runtime: Runtime) -> None:
+    """The batch is one transaction on every engine: the claim, the alerts and the expiries
+    roll back together (a crash mid-batch fires nothing and loses no crossing)."""
+    t0 = utcnow()
+    tenant = await new_tenant(runtime, "lc-rollback")
+    org = await make_org(runtime, tenant.id)
+    expiring = await make_issued(runtime, org, not_before=t0 - 50 * DAY, not_after=t0 + 5 * DAY)
+    expired = await make_issued(runtime, org, not_before=t0 - 50 * DAY, not_after=t0 - DAY)
+    for row in (expiring, expired):
+        await watch(runtime, row)
+
+    async with runtime.sessions() as session:
+        assert await check_expiry(session, t0, 1000, tenant.id) == 2
+        await session.rollback()
+    for row in (expiring, expired):
+        assert await alerts_of(runtime, row.id) == []
+        async with runtime.sessions() as session:
+            again = await session.get(Certificate, row.id)
+            assert again is not None
+            assert again.status == CertificateStatus.ISSUED and again.alerted_threshold is None
+
+    await check_expiry_all(runtime, t0, tenant.id)
+    assert [(a.kind.value, a.threshold) for a in await alerts_of(runtime, expiring.id)] == [
+        ("expiring", 7)
+    ]
+    assert [(a.kind.value, a.threshold) for a in await alerts_of(runtime, expired.id)] == [
+        ("expired", 0)
+    ]
+    async with runtime.sessions() as session:
+        gone = await session.get(Certificate, expired.id)
+        assert gone is not None and gone.status == CertificateStatus.EXPIRED

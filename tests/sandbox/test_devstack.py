@@ -96,7 +96,7 @@ def test_make_run_sandbox_issues_dv_ov_and_ev(stack: DevStack) -> None:
             assert answer.status_code == 202, answer.text
             ids[product] = answer.json()["id"]
 
-        pending = api.get("/v1/approvals", headers=approver).json()
+        pending = api.get("/v1/approvals", headers=approver).json()["items"]
         (approval,) = [a for a in pending if a["certificate_id"] == ids["ev-ssl"]]
         own = api.post(f"/v1/approvals/{approval['id']}/approve", json={}, headers=requester)
         assert own.status_code == 403  # the requester never approves its own order

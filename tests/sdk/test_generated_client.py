@@ -132,7 +132,7 @@ async def test_generated_client_orders_approves_and_downloads(
         pending = await api("approvals.approvals_list").asyncio(
             client=approver, organization_id=org["id"]
         )
-        (approval,) = [a for a in pending if a.certificate_id == cert.id]
+        (approval,) = [a for a in pending.items if a.certificate_id == cert.id]
         decided = await api("approvals.approvals_approve").asyncio(
             approval.id, client=approver, body=models.Decision(comment="approved via the SDK")
         )

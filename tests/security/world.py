@@ -47,6 +47,8 @@ SCM_SETTINGS = {
     "org_id": 1,
 }
 PLATFORM_PREFIXES = ("/v1/tenants",)  # platform operators' objects, not a tenant's
+# The same for every tenant (an `organization_id` query is checked like any other reference).
+CATALOG = {"/v1/products/{code}": "one product of the shared catalog"}
 
 # Which victim object a path parameter names: the collection segment before it.
 OBJECT_OF_SEGMENT = {
@@ -90,13 +92,16 @@ def operations(app: FastAPI) -> list[Operation]:
 
 
 def classify(op: Operation) -> str:
-    """public, platform, tenant-object (has path params) or tenant-list; else the test fails."""
+    """public, platform, catalog, tenant-object (has path params) or tenant-list; else the test
+    fails."""
     if op.path in PUBLIC:
         return "public"
     if not op.path.startswith("/v1/"):
         raise AssertionError(f"{op}: unclassified route; add it to tests/security/world.py")
     if op.path.startswith(PLATFORM_PREFIXES):
         return "platform"
+    if op.path in CATALOG:
+        return "catalog"
     return "tenant-object" if op.params else "tenant-list"
 
 
@@ -192,8 +197,7 @@ async def build_world(runtime: Runtime, api: httpx.AsyncClient) -> World:
     )
     objects["certificate"] = cert["id"]
     approvals = await ok(await api.get("/v1/approvals", headers=h))
-    items = approvals["items"] if isinstance(approvals, dict) else approvals
-    objects["approval"] = items[0]["id"]
+    objects["approval"] = approvals["items"][0]["id"]
     sync = await ok(await api.post("/v1/inventory/sync", headers=h, json={}))
     objects["job"] = sync["id"] if "id" in sync else sync["job_id"]
     client = await ok(

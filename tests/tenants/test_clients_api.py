@@ -62,12 +62,12 @@ async def test_list_shows_only_the_callers_tenant(runtime: Runtime, api: httpx.A
 
     listed = await api.get("/v1/clients", headers=admin.headers)
 
-    ids = {client["id"] for client in listed.json()}
+    ids = {client["id"] for client in listed.json()["items"]}
     assert mine["id"] in ids and admin.client_row_id in ids
     assert other.client_row_id not in ids
-    assert all(client["tenant_id"] == admin.tenant.id for client in listed.json())
+    assert all(client["tenant_id"] == admin.tenant.id for client in listed.json()["items"])
     limited = await api.get("/v1/clients", params={"limit": 1}, headers=admin.headers)
-    assert len(limited.json()) == 1
+    assert len(limited.json()["items"]) == 1
 
 
 async def test_another_tenants_client_is_a_404_everywhere(

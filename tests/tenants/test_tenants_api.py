@@ -32,7 +32,7 @@ async def test_create_list_get(api: httpx.AsyncClient, platform: Actor):
     fetched = await api.get(f"/v1/tenants/{tenant['id']}", headers=platform.headers)
     assert fetched.json() == tenant
     listed = await api.get("/v1/tenants", params={"limit": 500}, headers=platform.headers)
-    assert tenant["id"] in {t["id"] for t in listed.json()}
+    assert tenant["id"] in {t["id"] for t in listed.json()["items"]}
 
 
 async def test_explicit_slug_and_limit(api: httpx.AsyncClient, platform: Actor):
@@ -44,7 +44,8 @@ async def test_explicit_slug_and_limit(api: httpx.AsyncClient, platform: Actor):
     limited = await api.get("/v1/tenants", params={"limit": 1}, headers=platform.headers)
 
     assert created.json()["slug"] == slug
-    assert len(limited.json()) == 1
+    assert len(limited.json()["items"]) == 1
+    assert limited.json()["limit"] == 1 and limited.json()["next_cursor"]
 
 
 async def test_duplicate_name_or_slug_is_a_conflict(api: httpx.AsyncClient, platform: Actor):

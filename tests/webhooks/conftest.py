@@ -71,7 +71,7 @@ async def deliveries(tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
         f"/v1/webhooks/{webhook_id}/deliveries", headers=tenant.as_("admin")
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()
+    return answer.json()["items"]
 
 
 async def wait_for_delivery(

@@ -31,8 +31,8 @@ async def test_create_shows_the_secret_once_then_read_update_delete(
     read = await tenant.http.get(url, headers=tenant.as_("admin"))
     assert read.status_code == 200 and "secret" not in read.json()
     listed = await tenant.http.get("/v1/webhooks", headers=tenant.as_("admin"))
-    assert [w["id"] for w in listed.json()] == [created["id"]]
-    assert all("secret" not in w for w in listed.json())
+    assert [w["id"] for w in listed.json()["items"]] == [created["id"]]
+    assert all("secret" not in w for w in listed.json()["items"])
 
     changed = await tenant.http.patch(
         url,
@@ -123,7 +123,7 @@ async def test_another_tenants_webhook_is_a_404(
         ]
         assert [a.status_code for a in answers] == [404] * len(answers)
         listed = await http.get("/v1/webhooks", headers=auth)
-        assert listed.json() == []
+        assert listed.json()["items"] == []
     still = await tenant.http.get(f"/v1/webhooks/{created['id']}", headers=tenant.as_("admin"))
     assert still.json()["enabled"] is True
     assert len(receiver.requests[path]) == 1

@@ -92,9 +92,8 @@ export async function listAll(path, query = {}, maxItems = 500) {
   let cursor;
   do {
     const page = await api(path, { query: { ...query, cursor } });
-    const rows = Array.isArray(page) ? page : page.items;
-    items.push(...rows);
-    cursor = Array.isArray(page) ? null : page.next_cursor;
+    items.push(...page.items);
+    cursor = page.next_cursor;
   } while (cursor && items.length < maxItems);
   return items;
 }

@@ -1,6 +1,6 @@
 // One certificate: names, validity, issuer, key, its event history, downloads, renew / revoke.
 
-import { api, download, hasScope } from "../api.js";
+import { api, download, hasScope, listAll } from "../api.js";
 import { badge, confirmAction, expiryText, formatDate, guarded, h, severityOf, showInfo } from "../ui.js";
 import { organizationNames } from "./certificates.js";
 
@@ -100,12 +100,11 @@ function history(events) {
 
 export async function certificateView({ args, refresh }) {
   const [id] = args;
-  const [cert, events, organizations] = await Promise.all([
+  const [cert, eventRows, organizations] = await Promise.all([
     api(`/v1/certificates/${id}`),
-    api(`/v1/certificates/${id}/events`),
+    listAll(`/v1/certificates/${id}/events`, { limit: 500 }, 5000),
     organizationNames(),
   ]);
-  const eventRows = Array.isArray(events) ? events : events.items;
   return h(
     "div",
     {},

@@ -86,15 +86,18 @@ function listCard(title, id, rows, empty, more) {
 }
 
 export async function overviewView() {
-  const [summary, timeline, alerts, failed, imported, approvals] = await Promise.all([
+  const [summary, timeline, alerts, failed, imported, approvals, mine] = await Promise.all([
     api("/v1/inventory/summary"),
     api("/v1/inventory/expiry-timeline", { query: { weeks: 13 } }),
     api("/v1/alerts", { query: { status: "open", limit: 10 } }),
     api("/v1/alerts", { query: { kind: "renewal_failed", status: "open", limit: 10 } }),
     api("/v1/certificates", { query: { source: "scm_import", limit: 10 } }),
-    api("/v1/approvals", { query: { status: "pending", limit: 20 } }),
+    api("/v1/approvals", { query: { status: "pending", limit: 100 } }),
+    hasScope("approvals:write") ? api("/v1/approvals", { query: { status: "pending", decidable_by_me: true, limit: 100 } }) : { items: [] },
   ]);
-  const pending = Array.isArray(approvals) ? approvals : approvals.items;
+  const pending = approvals.items;
+  const pendingCount = approvals.next_cursor ? `${pending.length}+` : pending.length;
+  const forMe = mine.items;
   const expiring30 = (summary.by_expiry.lt_7d || 0) + (summary.by_expiry.lt_14d || 0) + (summary.by_expiry.lt_30d || 0);
   return h(
     "div",
@@ -107,8 +110,10 @@ export async function overviewView() {
         h("div", { class: "stat", id: "total-count" }, summary.total), h("div", { class: "stat-label" }, "certificates"),
         h("div", { class: "stat", id: "expiring-30" }, expiring30), h("div", { class: "stat-label" },
           h("a", { href: `#/certificates?status=issued&expires_before=${encodeURIComponent(new Date(Date.now() + 30 * 86400000).toISOString())}&sort=not_after` }, "expire in the next 30 days")),
-        h("div", { class: "stat", id: "pending-approvals" }, pending.length), h("div", { class: "stat-label" },
-          h("a", { href: "#/approvals" }, "waiting for approval"))),
+        h("div", { class: "stat", id: "pending-approvals" }, pendingCount), h("div", { class: "stat-label" },
+          h("a", { href: "#/approvals" }, "waiting for approval in your tenant")),
+        hasScope("approvals:write") ? h("div", { class: "stat", id: "pending-for-me" }, forMe.length) : null,
+        hasScope("approvals:write") ? h("div", { class: "stat-label" }, h("a", { href: "#/approvals" }, "waiting for your decision")) : null),
       counts("By status", summary.by_status, "by-status"),
       counts("By validation level", summary.by_validation_level, "by-level"),
       counts("By backend", summary.by_backend, "by-backend"),
@@ -123,9 +128,10 @@ export async function overviewView() {
         h("li", {}, h("a", { href: `#/certificates/${cert.id}` }, cert.common_name), " ", h("span", { class: "muted" }, `${cert.product} · ${expiryText(cert.not_after)}`))
       ), "Every certificate at the CA was ordered through the broker.",
       (summary.by_source.scm_import || 0) > imported.items.length ? h("a", { href: "#/certificates?source=scm_import" }, `All ${summary.by_source.scm_import}`) : null),
-      listCard("Waiting for approval", "approvals-waiting", pending.map((approval) =>
-        h("li", {}, badge(approval.validation_level), " ", h("a", { href: `#/certificates/${approval.certificate_id}` }, `requested by ${approval.requested_by}`), " ", h("span", { class: "muted" }, timeLeft(approval.expires_at)))
-      ), hasScope("approvals:write") ? "Nothing is waiting for you." : "Nothing is waiting.")
+      listCard(hasScope("approvals:write") ? "Waiting for your decision" : "Waiting for approval", "approvals-waiting",
+        (hasScope("approvals:write") ? forMe : pending).slice(0, 20).map((approval) =>
+          h("li", {}, badge(approval.validation_level), " ", h("a", { href: `#/certificates/${approval.certificate_id}` }, `requested by ${approval.requested_by}`), " ", h("span", { class: "muted" }, timeLeft(approval.expires_at)))
+        ), hasScope("approvals:write") ? "Nothing is waiting for you." : "Nothing is waiting.")
     )
   );
 }

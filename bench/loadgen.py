@@ -1,0 +1,245 @@
+"""Shared by the benchmarks that drive the broker from outside: a throw-away PostgreSQL database,
+the broker's own processes (`certbroker serve`, `certbroker worker`) started on it, and a
+closed-loop HTTP load generator with latency percentiles.
+
+Not a benchmark itself (`make bench` runs the scripts listed in the Makefile's BENCHES).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_DSN = os.environ.get(
+    "CERTBROKER_BENCH_PG",
+    os.environ.get("CERTBROKER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
+)
+REDIS_URL = os.environ.get("CERTBROKER_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+CERTBROKER = str(Path(sys.executable).parent / "certbroker")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_cpu(pid: int) -> float:
+    """utime + stime of a running process and its reaped children, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of `pid` and every live descendant (uvicorn's worker processes)."""
+    total, seen = 0.0, {pid}
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        total += process_cpu(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) in seen or int(fields[1]) == pid:
+                child = int(stat.parent.name)
+                if child not in seen:
+                    seen.add(child)
+                    total += process_cpu(child)
+    return total
+
+
+@dataclass
+class PgDatabase:
+    """A database of its own on the bench server, dropped by `drop()`."""
+
+    name: str = field(default_factory=lambda: f"certbroker_bench_{uuid.uuid4().hex[:10]}")
+
+    @property
+    def dsn(self) -> str:
+        return PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + self.name
+
+    @property
+    def url(self) -> str:
+        return "postgresql+asyncpg://" + self.dsn.split("://", 1)[1]
+
+    async def create(self) -> None:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'CREATE DATABASE "{self.name}"')
+        finally:
+            await admin.close()
+
+    async def drop(self) -> None:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def broker_env(db: PgDatabase, prefix: str, **extra: str) -> dict[str, str]:
+    """The environment of the broker's processes for one bench: its database, its own Redis
+    queue, warnings only (the request log is a cost worth measuring separately)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "CERTBROKER_DATABASE_URL": db.url,
+            "CERTBROKER_REDIS_URL": REDIS_URL,
+            "CERTBROKER_JOBS__QUEUE_NAME": f"{prefix}:queue",
+            "CERTBROKER_LOG_LEVEL": os.environ.get("CERTBROKER_LOG_LEVEL", "WARNING"),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run([CERTBROKER, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+
+
+class Process:
+    """A child process in its own process group, stopped with SIGTERM (then SIGKILL)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._out = log.open("wb")
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def cpu(self) -> float:
+        return tree_cpu(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._out.close()
+
+
+async def wait_http(url: str, process: Process, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if process.proc.poll() is not None:
+                raise RuntimeError(f"{url} exited: {process.log.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url, timeout=2)).status_code < 500:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {within:.0f} s")
+
+
+@dataclass
+class LoadResult:
+    concurrency: int
+    seconds: float
+    latencies: list[float]
+    errors: dict[int, int]
+    cpu: float = 0.0  # CPU seconds of the server under test over the run
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
+
+    def line(self, label: str) -> str:
+        errors = f", errors {dict(self.errors)}" if self.errors else ""
+        cpu = f", server CPU {self.cpu / self.count * 1000:.1f} ms/req" if self.count else ""
+        return (
+            f"{label:<26} x{self.concurrency:<3} {self.rate:7.1f}/s  p50 {self.p50 * 1000:7.1f} ms"
+            f"  p99 {self.pct(0.99) * 1000:7.1f} ms  ({self.count} in {self.seconds:.1f} s{cpu}"
+            f"{errors})"
+        )
+
+
+async def closed_loop(
+    client: httpx.AsyncClient,
+    make_request: Callable[[int], Awaitable[httpx.Response]],
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float = 0.5,
+    ok: tuple[int, ...] = (200, 201, 202),
+    cpu_of: Callable[[], float] | None = None,
+) -> LoadResult:
+    """`concurrency` callers, each sending its next request when the last one is answered, for
+    `seconds` after `warmup` (whose requests are not counted)."""
+    del client  # the callers own their requests; kept for symmetry with callers' code
+    counter = iter(range(10**9))
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
+    cpu_start: list[float] = []
+
+    async def caller() -> None:
+        while True:
+            sent = time.perf_counter()
+            if sent >= stop_at:
+                return
+            if sent >= measure_from and not cpu_start and cpu_of is not None:
+                cpu_start.append(cpu_of())
+            try:
+                response = await make_request(next(counter))
+            except httpx.HTTPError as exc:  # counted as status 0
+                response = httpx.Response(0, text=f"{type(exc).__name__}: {exc}")
+            done = time.perf_counter()
+            if sent < measure_from:
+                continue
+            if response.status_code in ok:
+                latencies.append(done - sent)
+            else:
+                errors[response.status_code] = errors.get(response.status_code, 0) + 1
+                if sum(errors.values()) == 1:
+                    print(f"    first error {response.status_code}: {response.text[:300]}")
+
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - measure_from
+    cpu = (cpu_of() - cpu_start[0]) if cpu_of is not None and cpu_start else 0.0
+    return LoadResult(concurrency, elapsed, latencies, errors, cpu)
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,7 +1,7 @@
 """organization settings hold PEM content, not server paths; the SCM client key is sealed
 
 Revision ID: 9e9e55a1c0de
-Revises: c13d0a5e7f21
+Revises: 20261203acme
 Create Date: 2026-12-03 06:00:00
 
 `acme.ca_bundle` (a path or PEM text), `scm.client_cert_file` and `scm.client_key_file`
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9e9e55a1c0de"
-down_revision: str | None = "c13d0a5e7f21"
+down_revision: str | None = "20261203acme"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -71,7 +71,7 @@ async def test_server_paths_in_settings_are_dropped_and_pem_kept(
         "pem": (None, {"directory_url": "https://acme/dir", "ca_bundle": pem}),
     }  # fmt: skip
     try:
-        await upgrade_async(url, "c13d0a5e7f21")
+        await upgrade_async(url, "20261203acme")
         engine = create_engine(url)
         async with engine.begin() as conn:
             now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)

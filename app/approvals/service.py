@@ -36,7 +36,7 @@ async def open_approval(
     )
     session.add(approval)
     await session.flush()
-    await enqueue_job(
+    deadline = await enqueue_job(
         session,
         EXPIRE_JOB,
         tenant_id=cert.tenant_id,
@@ -44,6 +44,8 @@ async def open_approval(
         dedupe_key=f"{EXPIRE_JOB}:{approval.id}",
         run_at=approval.expires_at,
     )
+    # Until a decision, the job that will act on the order is the approval's deadline.
+    cert.job_id = deadline.id
     emit(session, approval.tenant_id, EventType.APPROVAL_PENDING, approval_data(approval))
     return approval
 

@@ -289,7 +289,13 @@ async def test_unvalidated_domain_is_validated_on_order(
     )
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "pending_validation"
+    # The answer names the job working on it: here the domain's validation.
+    job = await tenant.http.get(
+        f"/v1/jobs/{answer.json()['job_id']}", headers=tenant.as_("requester")
+    )
+    assert job.status_code == 200 and job.json()["kind"] == "domain.validate", job.text
     cert = await wait_for_status(tenant, answer.json()["id"], {"issued", "failed"})
+    assert cert["job_id"] and cert["job_id"] != answer.json()["job_id"]  # issuance now
     assert cert["status"] == "issued", cert
     events = await tenant.http.get(
         f"/v1/certificates/{cert['id']}/events", headers=tenant.as_("requester")

@@ -22,17 +22,21 @@ uv:
 deps: uv
 	@uv sync --frozen --quiet
 
-# pebble (the ACME server used by the sandbox and the tests), BIND, lego and Chromium with its
-# driver (the dashboard's browser tests) come from Debian.
+# pebble (the ACME server used by the sandbox and the tests), BIND, PowerDNS, lego and Chromium
+# with its driver (the dashboard's browser tests) and redis-server (bench/chaos.py starts its
+# own) come from Debian.
 system-deps:
 	@missing=""; \
 	command -v pebble >/dev/null 2>&1 || missing="$$missing pebble"; \
 	command -v named >/dev/null 2>&1 || missing="$$missing bind9"; \
 	command -v nsupdate >/dev/null 2>&1 || missing="$$missing bind9-dnsutils"; \
+	command -v pdns_server >/dev/null 2>&1 || missing="$$missing pdns-server"; \
+	ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 || missing="$$missing pdns-backend-sqlite3"; \
 	command -v lego >/dev/null 2>&1 || missing="$$missing lego"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

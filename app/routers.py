@@ -13,6 +13,7 @@ from app.catalog.router import router as products_router
 from app.certificates.downloads import router as downloads_router
 from app.certificates.router import router as certificates_router
 from app.clients.router import router as clients_router
+from app.dns.router import router as dns_router
 from app.domains.router import router as domains_router
 from app.http.health import router as health_router
 from app.http.rate_limit import rate_limited
@@ -36,6 +37,7 @@ API_ROUTERS = (
     domains_router,
     inventory_router,
     organizations_router,
+    dns_router,
     jobs_router,
     tenants_router,
     clients_router,

@@ -77,8 +77,9 @@ class JobSettings(BaseModel):
     max_attempts: int = 20
     # Every worker looks for lost work this often (safe to run concurrently).
     reconcile_interval_seconds: float = Field(default=2.0, gt=0, le=300)
-    # A queued job whose Redis entry vanished is re-enqueued after this long past its run time.
-    stale_after_seconds: float = Field(default=10.0, gt=0)
+    # A queued job whose Redis entry vanished (or that a worker took from Redis and died before
+    # claiming) is re-enqueued after this long past its run time and its hand-over to Redis.
+    stale_after_seconds: float = Field(default=5.0, gt=0)
     relay_batch: int = 100
     lease_seconds: float = Field(default=8.0, gt=0)
     heartbeat_seconds: float = Field(default=2.0, gt=0)
@@ -172,6 +173,15 @@ class LimitSettings(BaseModel):
     token_failures_per_address: int = Field(default=30, ge=1)
 
 
+class DnsCheckSettings(BaseModel):
+    """Bounds on DNS work the API does inside a request (CERTBROKER_DNS__*)."""
+
+    # A settings check or an order's CNAME preflight gives up after this long.
+    check_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
+    # DNS checks one tenant may run at once across every API process (Redis); more get 429.
+    checks_per_tenant: int = Field(default=2, ge=1, le=50)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CERTBROKER_",
@@ -196,6 +206,7 @@ class Settings(BaseSettings):
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     limits: LimitSettings = LimitSettings()
+    dns: DnsCheckSettings = DnsCheckSettings()
     sandbox_mode: bool = False
     # Also write HTTP-01 tokens under <dir>/.well-known/acme-challenge/ for a web server that
     # fronts the validated names; the API answers them from the database either way. A

@@ -17,7 +17,7 @@ from arq.cron import CronJob
 from arq.worker import Worker
 
 from app.inventory.jobs import inventory_crons
-from app.jobs.jobs import redis_presence, relay_forever, run_job
+from app.jobs.jobs import redis_forget, redis_presence, relay_forever, run_job
 from app.jobs.liveness import Liveness
 from app.jobs.ticks import once_per_tick
 from app.lifecycle.jobs import lifecycle_crons
@@ -53,7 +53,10 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         liveness = Liveness(runtime)
         ctx["liveness"] = liveness
         ctx["worker_id"] = liveness.worker_id
-        liveness.start(redis_presence(ctx["redis"], jobs.queue_name))
+        liveness.start(
+            redis_presence(ctx["redis"], jobs.queue_name),
+            redis_forget(ctx["redis"], jobs.queue_name),
+        )
         ctx["relay"] = asyncio.create_task(relay_forever(runtime, ctx["redis"]))
         log.info("worker %s started", liveness.worker_id)
 

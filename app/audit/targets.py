@@ -41,6 +41,7 @@ TARGETS: dict[str, AuditTarget] = {
     "organizations_create": AuditTarget("organization", created_table="organization"),
     "organizations_update": AuditTarget("organization", "organization_id"),
     "organizations_delete": AuditTarget("organization", "organization_id"),
+    "organizations_dns_check": AuditTarget("organization", "organization_id"),
     "tenants_create": AuditTarget("tenant", created_table="tenant"),
     "tenants_update": AuditTarget("tenant", "tenant_id"),
     "clients_create": AuditTarget("client", created_table="api_client"),

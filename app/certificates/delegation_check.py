@@ -7,6 +7,8 @@ later as a failed challenge, so the order is refused at once with the record to 
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.catalog.names import is_wildcard
 from app.catalog.policy import FieldProblem
 from app.crypto.secretbox import SecretBox
@@ -53,8 +55,21 @@ def dns01_problems(org: Organization, names: list[str]) -> list[FieldProblem]:
     return []
 
 
+def needs_delegation_check(org: Organization, names: list[str]) -> bool:
+    return (
+        not dns01_problems(org, names)
+        and org.dns_provider == DELEGATION
+        and bool(names_using_dns01(org, names))
+    )
+
+
+def delegation_config(org: Organization, box: SecretBox) -> dict[str, Any]:
+    """Read (and decrypted) while the session is still open; the check itself needs none."""
+    return dns_config(org, box)
+
+
 async def delegation_problems(
-    org: Organization, names: list[str], registry: DnsProviderRegistry, box: SecretBox
+    org: Organization, names: list[str], registry: DnsProviderRegistry, config: dict[str, Any]
 ) -> list[FieldProblem]:
     problems = dns01_problems(org, names)
     if problems or org.dns_provider != DELEGATION:
@@ -63,7 +78,7 @@ async def delegation_problems(
     if not checked:
         return []
     try:
-        provider = registry.create(DELEGATION, dns_config(org, box))
+        provider = registry.create(DELEGATION, config)
     except (LookupError, DnsProviderError) as exc:
         return [FieldProblem("body.organization_id", f"DNS settings are unusable: {exc}", "dns")]
     assert isinstance(provider, CnameDelegationProvider)

@@ -16,8 +16,13 @@ from app.auth.principal import Principal
 from app.catalog import policy
 from app.catalog.names import normalise
 from app.catalog.products import Backend, KeyType, Product, get_product
-from app.certificates.delegation_check import delegation_problems
-from app.certificates.idempotency import claim_key, request_hash
+from app.certificates.delegation_check import (
+    delegation_config,
+    delegation_problems,
+    dns01_problems,
+    needs_delegation_check,
+)
+from app.certificates.idempotency import claim_key, replay_idempotent, request_hash
 from app.certificates.models import (
     Certificate,
     CertificateStatus,
@@ -30,6 +35,7 @@ from app.crypto.csr import CsrError, ParsedCsr, build_csr, parse_csr
 from app.crypto.keys import generate_key, private_key_pem
 from app.crypto.secretbox import SecretBox
 from app.db import new_id
+from app.dns.tenant_slots import tenant_slots
 from app.domains.service import start_validation_for_order, unvalidated_names
 from app.errors import Unprocessable
 from app.jobs.service import enqueue_job
@@ -98,9 +104,7 @@ async def plan_order(
         plan.key_type = body.key.type if body.key else KeyType.EC_P256
         plan.problems += policy.check_key_type(plan.product, plan.key_type, "body.key.type")
     if plan.backend is Backend.ACME and runtime is not None and not plan.problems:
-        plan.problems += await delegation_problems(
-            plan.org, plan.names, runtime.dns_providers, runtime.secretbox
-        )
+        plan.problems += await _delegation_problems(session, plan.org, plan.names, runtime)
     if plan.backend is Backend.SCM and not plan.problems:
         plan.needs_validation = await unvalidated_names(session, plan.org, plan.names)
         if plan.needs_validation and plan.org.unvalidated_domains == "fail":
@@ -114,6 +118,33 @@ async def plan_order(
                 )
             )
     return plan
+
+
+async def _delegation_problems(
+    session: AsyncSession, org: Organization, names: list[str], runtime: Runtime
+) -> list[policy.FieldProblem]:
+    """The CNAME check of a delegated organization: DNS the tenant points at, so no database
+    connection is held meanwhile (nothing is written before it), it is bounded in time, and a
+    tenant runs only a few at once."""
+    if not needs_delegation_check(org, names):
+        return dns01_problems(org, names)
+    box = runtime.secretbox
+    config = delegation_config(org, box)
+    await session.commit()  # ends the read-only transaction: its connection goes back
+    bound = runtime.settings.dns.check_timeout_seconds
+    async with tenant_slots(runtime).slot(org.tenant_id):
+        try:
+            async with asyncio.timeout(bound):
+                return await delegation_problems(org, names, runtime.dns_providers, config)
+        except TimeoutError:
+            return [
+                policy.FieldProblem(
+                    "body.organization_id",
+                    f"the CNAME check did not finish within {bound:g}s (resolver slow or"
+                    " unreachable)",
+                    "dns",
+                )
+            ]
 
 
 def _check_csr(plan: OrderPlan, pem: str) -> None:
@@ -158,14 +189,19 @@ async def request_certificate(
     """Place an order. Returns the certificate and whether it was created now (False when an
     Idempotency-Key replayed an earlier order)."""
     cert_id = new_id()
+    digest = request_hash(body)
+    # A replay answers the first order without checking again; a new key is claimed only
+    # after the checks, which may release the session's connection for DNS work.
     if idempotency_key:
-        earlier = await claim_key(
-            session, principal.tenant_id, idempotency_key, request_hash(body), cert_id
-        )
+        earlier = await replay_idempotent(session, principal.tenant_id, idempotency_key, digest)
         if earlier is not None:
             return earlier, False
     plan = await plan_order(session, principal.tenant_id, body, runtime)
     raise_problems(plan.problems)
+    if idempotency_key:
+        earlier = await claim_key(session, principal.tenant_id, idempotency_key, digest, cert_id)
+        if earlier is not None:
+            return earlier, False
     assert plan.org and plan.product and plan.backend and plan.term_days and plan.key_type
     cert = Certificate(
         id=cert_id,

@@ -17,6 +17,7 @@ import dns.name
 
 from app.dns.base import DnsProvider, DnsProviderRegistry
 from app.dns.errors import DelegationError, DnsConfigError
+from app.dns.lexicon_http import EgressCheck
 from app.dns.lookup import cname_target, resolve_server
 
 CHALLENGE_LABEL = "_acme-challenge"
@@ -89,7 +90,9 @@ class CnameDelegationProvider:
         validation_zone: str,
         resolver: tuple[str, int],
         timeout: float = 5.0,
+        check: EgressCheck | None = None,
     ) -> None:
+        self._check = check
         self._inner = inner
         self._zone = _normalize(validation_zone).to_text()
         self._resolver = resolver
@@ -97,7 +100,10 @@ class CnameDelegationProvider:
 
     @classmethod
     def from_config(
-        cls, config: dict[str, Any], registry: DnsProviderRegistry
+        cls,
+        config: dict[str, Any],
+        registry: DnsProviderRegistry,
+        check: EgressCheck | None = None,
     ) -> CnameDelegationProvider:
         """Keys: inner_provider, inner_config, validation_zone, resolver, resolver_port, timeout."""
         known = {"inner_provider", "inner_config", "validation_zone", "resolver"}
@@ -121,7 +127,15 @@ class CnameDelegationProvider:
             timeout = float(config.get("timeout", 5.0))
         except (TypeError, ValueError) as exc:
             raise DnsConfigError(f"cname-delegation: invalid config: {exc}") from None
-        return cls(inner, config["validation_zone"], resolver, timeout)
+        return cls(inner, config["validation_zone"], resolver, timeout, check)
+
+    @property
+    def inner(self) -> DnsProvider:
+        return self._inner
+
+    @property
+    def validation_zone(self) -> str:
+        return self._zone
 
     def __repr__(self) -> str:
         return f"CnameDelegationProvider(zone={self._zone}, inner={self._inner!r})"
@@ -133,6 +147,8 @@ class CnameDelegationProvider:
         """Read the tenant's CNAME through the resolver and say what, if anything, to fix."""
         host, expected = self.expected_delegation(name)
         resolver = await resolve_server(*self._resolver)
+        if self._check is not None:
+            self._check(resolver.host, resolver.port)
         actual = await cname_target(resolver, host, self._timeout)
         if actual is None:
             state = DelegationState.MISSING

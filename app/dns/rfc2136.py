@@ -25,6 +25,7 @@ from app.dns.errors import (
     DnsQueryFailed,
     DnsUpdateRefused,
 )
+from app.dns.lexicon_http import EgressCheck
 from app.dns.lookup import Server, find_zone, ns_addresses, resolve_server, txt_values
 
 log = logging.getLogger("certbroker.dns")
@@ -142,14 +143,17 @@ class Rfc2136Provider:
 
     name = "rfc2136"
 
-    def __init__(self, config: Rfc2136Config) -> None:
+    def __init__(self, config: Rfc2136Config, check: EgressCheck | None = None) -> None:
         self._config = config
+        self._check = check
         self._key = _tsig_key(config)
         self._zones: dict[str, str] = {}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Rfc2136Provider:
-        return cls(Rfc2136Config.from_dict(config))
+    def from_config(
+        cls, config: dict[str, Any], check: EgressCheck | None = None
+    ) -> Rfc2136Provider:
+        return cls(Rfc2136Config.from_dict(config), check)
 
     def __repr__(self) -> str:
         c = self._config
@@ -191,8 +195,28 @@ class Rfc2136Provider:
                 )
             await asyncio.sleep(min(self._config.poll_interval, remaining))
 
+    async def zone_of(self, fqdn: str) -> tuple[Server, str]:
+        """The update server and the zone it is authoritative for that holds `fqdn`."""
+        server = await self._server()
+        return server, await self._zone_for(server, _absolute(fqdn))
+
     async def _server(self) -> Server:
-        return await resolve_server(self._config.server, self._config.port)
+        server = await resolve_server(self._config.server, self._config.port)
+        if self._check is not None:
+            self._check(server.host, server.port)
+        return server
+
+    def _allowed(self, servers: list[Server]) -> list[Server]:
+        if self._check is None:
+            return servers
+        allowed = []
+        for server in servers:
+            try:
+                self._check(server.host, server.port)
+            except OSError:
+                continue  # an NS address the zone's data points at, not allowed: not queried
+            allowed.append(server)
+        return allowed
 
     async def _zone_for(self, server: Server, fqdn: str) -> str:
         if self._config.zone:
@@ -205,14 +229,15 @@ class Rfc2136Provider:
 
     async def _authoritative_servers(self, fqdn: str) -> list[Server]:
         if self._config.authoritative_servers:
-            return [await resolve_server(h, p) for h, p in self._config.authoritative_servers]
+            listed = [await resolve_server(h, p) for h, p in self._config.authoritative_servers]
+            return self._allowed(listed) or [await self._server()]
         server = await self._server()
         zone = await self._zone_for(server, fqdn)
         # NS addresses get the configured port: it differs from 53 only in labs and tests,
         # where every server of the zone listens on it. A hidden primary whose NS names it
         # cannot resolve (out-of-zone names, recursion off) is checked itself instead.
         found = await ns_addresses(server, zone, self._config.port, self._config.timeout)
-        return found or [server]
+        return self._allowed(found) or [server]
 
     async def _update(self, fqdn: str, value: str, *, add: bool) -> None:
         server = await self._server()

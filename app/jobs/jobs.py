@@ -17,6 +17,7 @@ from app.jobs.liveness import Liveness
 from app.jobs.models import Job
 from app.jobs.service import (
     JobPresent,
+    JobsForget,
     PermanentJobError,
     claim,
     hand_back,
@@ -181,3 +182,20 @@ def redis_presence(redis: ArqRedis, queue_name: str) -> JobPresent:
         return bool(job_key) and not in_progress and score is not None
 
     return present
+
+
+def redis_forget(redis: ArqRedis, queue_name: str) -> JobsForget:
+    """Remove superseded arq jobs (their re-staged successors run under new ids): the queue
+    entry, the job and the in-progress key. arq reads only the head of its queue, so dead
+    executions' entries left there would, in numbers, hide live work from every worker."""
+
+    async def forget(arq_job_ids: list[str]) -> None:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(queue_name, *arq_job_ids)
+            pipe.delete(
+                *(job_key_prefix + i for i in arq_job_ids),
+                *(in_progress_key_prefix + i for i in arq_job_ids),
+            )
+            await pipe.execute()
+
+    return forget

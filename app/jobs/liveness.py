@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 
 from app.db import session_scope, utcnow
 from app.jobs.models import Job, JobState
-from app.jobs.service import JobPresent, hand_back, reconcile
+from app.jobs.service import JobPresent, JobsForget, hand_back, reconcile
 from app.jobs.ticks import run_once_per_tick
 from app.outbox import nudge
 from app.runtime import Runtime
@@ -104,9 +104,14 @@ class Liveness:
 
     # -- the reconciler ---------------------------------------------------------------------------
 
-    async def reconcile_once(self, present: JobPresent) -> int:
+    async def reconcile_once(self, present: JobPresent, forget: JobsForget | None = None) -> int:
+        superseded: list[str] = []
         async with session_scope(self.runtime.sessions) as session:
-            restaged = await reconcile(session, present, self.settings.stale_after_seconds)
+            restaged = await reconcile(
+                session, present, self.settings.stale_after_seconds, superseded=superseded
+            )
+        if superseded and forget is not None:
+            await forget(superseded)
         _, released = await run_once_per_tick(
             self.runtime.sessions,
             STRANDED_ORDERS_TICK,
@@ -132,12 +137,13 @@ class Liveness:
 
     # -- the loops --------------------------------------------------------------------------------
 
-    def start(self, present: JobPresent) -> None:
+    def start(self, present: JobPresent, forget: JobsForget | None = None) -> None:
         self._tasks = [
             asyncio.create_task(self._every(self.settings.heartbeat_seconds, self.heartbeat_once)),
             asyncio.create_task(
                 self._every(
-                    self.settings.reconcile_interval_seconds, lambda: self.reconcile_once(present)
+                    self.settings.reconcile_interval_seconds,
+                    lambda: self.reconcile_once(present, forget),
                 )
             ),
         ]

@@ -183,6 +183,7 @@ async def get_job(session: AsyncSession, job_id: str, tenant_id: str) -> Job:
 
 
 JobPresent = Callable[[str], Awaitable[bool]]
+JobsForget = Callable[[list[str]], Awaitable[None]]
 
 
 async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *conditions: Any) -> bool:
@@ -191,6 +192,9 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
     from app.outbox import STAGED_FLAG, OutboxMessage
 
     seq = job.enqueue_seq + 1
+    # It keeps its (past) run time, so arq, which orders its queue by that, runs recovered
+    # work before work that became due since.
+    run_at = min(job.run_at, now)
     result = await session.execute(
         update(Job)
         .where(Job.id == job.id, Job.enqueue_seq == job.enqueue_seq, Job.state == job.state)
@@ -198,7 +202,7 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
         .values(
             enqueue_seq=seq,
             state=JobState.PENDING,
-            run_at=now,
+            run_at=run_at,
             updated_at=now,
             lease_until=None,
             claimed_by=None,
@@ -207,13 +211,17 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=now))
+    session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
     session.info[STAGED_FLAG] = True
     return True
 
 
 async def reconcile(
-    session: AsyncSession, present_in_redis: JobPresent, stale_after: float, limit: int = 500
+    session: AsyncSession,
+    present_in_redis: JobPresent,
+    stale_after: float,
+    limit: int = 500,
+    superseded: list[str] | None = None,
 ) -> int:
     """Re-stage lost work. Caller commits. Returns the count. Safe to run in every worker.
 
@@ -224,6 +232,10 @@ async def reconcile(
     - A queued job due for more than `stale_after` seconds that Redis does not hold waiting
       (no job entry, or an in-progress entry nobody claimed: a worker died between arq's pick
       and the claim). Pending jobs still have an unrelayed outbox row, which the relay sends.
+
+    The arq job ids so replaced are appended to `superseded`, for the caller to remove from
+    Redis after the commit: a dead execution's entry stays at the head of arq's queue with its
+    in-progress key, and enough of them would hide the rest of the queue from every worker.
     """
     now = utcnow()
     restaged = 0
@@ -236,8 +248,11 @@ async def reconcile(
         )
     ).scalars()
     for job in list(expired):
+        old = job.arq_job_id
         if await _restage(session, job, now, Job.lease_until < now):  # type: ignore[operator]
             restaged += 1
+            if superseded is not None:
+                superseded.append(old)
     cutoff = now - dt.timedelta(seconds=stale_after)
     queued = (
         await session.execute(
@@ -248,8 +263,11 @@ async def reconcile(
         )
     ).scalars()
     for job in list(queued):
-        if await present_in_redis(job.arq_job_id):
+        old = job.arq_job_id
+        if await present_in_redis(old):
             continue
         if await _restage(session, job, now):
             restaged += 1
+            if superseded is not None:
+                superseded.append(old)
     return restaged

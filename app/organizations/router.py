@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
+from app.dns.netpolicy import dns_egress_check
 from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.organizations import service
@@ -39,7 +40,12 @@ async def create_organization(
     Secrets (SCM password or client secret, EAB HMAC key, DNS secrets) are stored encrypted and
     never returned."""
     org = await service.create_organization(
-        session, caller.tenant_id, body, runtime.secretbox, runtime.settings
+        session,
+        caller.tenant_id,
+        body,
+        runtime.secretbox,
+        runtime.settings,
+        dns_egress_check(runtime),
     )
     return service.to_public(org)
 
@@ -94,7 +100,9 @@ async def update_organization(
 ) -> OrganizationPublic:
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.settings)
+    org = await service.update_organization(
+        session, org, body, runtime.secretbox, runtime.settings, dns_egress_check(runtime)
+    )
     return service.to_public(org)
 
 

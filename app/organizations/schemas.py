@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.catalog.products import PRODUCTS, Backend
+from app.dns.schemas import DnsSettingsIn, DnsSettingsOut
 from app.http.fields import MAX_ALLOWED_DOMAINS, DnsName, Subject
 from app.http.pages import Page
 from app.http.patch import PatchModel
@@ -73,22 +74,6 @@ class AcmeSettingsIn(AcmeSettings):
 
 class AcmeSettingsOut(AcmeSettings):
     eab_hmac_key_set: bool
-
-
-class DnsSettingsIn(BaseModel):
-    provider: str = Field(examples=["rfc2136", "delegation"])
-    config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
-    secret_config: dict[str, SecretStr] = Field(
-        default_factory=dict,
-        description="write-only settings, e.g. tsig_secret; dotted keys such as "
-        "inner_config.tsig_secret reach into a nested provider's settings",
-    )
-
-
-class DnsSettingsOut(BaseModel):
-    provider: str
-    config: dict[str, Any]
-    secret_keys: list[str]
 
 
 class OrganizationPolicy(BaseModel):

@@ -3,8 +3,6 @@ issuers get. Never commits."""
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,6 +14,8 @@ from app.catalog.policy import OrgPolicy
 from app.catalog.products import Backend
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
+from app.dns.lexicon_http import EgressCheck
+from app.dns.org_settings import apply_dns, public_settings, runtime_config
 from app.errors import Conflict, NotFound, Unprocessable
 from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.organizations.ca_hosts import check_ca_url
@@ -23,8 +23,6 @@ from app.organizations.models import Organization
 from app.organizations.schemas import (
     AcmeSettingsIn,
     AcmeSettingsOut,
-    DnsSettingsIn,
-    DnsSettingsOut,
     OrganizationCreate,
     OrganizationPublic,
     OrganizationUpdate,
@@ -102,21 +100,13 @@ def _apply_acme(
         raise Unprocessable.field("body.acme.eab_from_scm", "needs SCM settings to fetch EAB from")
 
 
-def _apply_dns(org: Organization, dns: DnsSettingsIn, box: SecretBox) -> None:
-    org.dns_provider = dns.provider
-    org.dns = dns.config
-    if dns.secret_config:
-        plain = {k: v.get_secret_value() for k, v in dns.secret_config.items()}
-        org.dns_secret = box.encrypt(json.dumps(plain), context=f"org:{org.id}:dns")
-        org.dns = {**dns.config, "_secret_keys": sorted(plain)}
-
-
 async def create_organization(
     session: AsyncSession,
     tenant_id: str,
     body: OrganizationCreate,
     box: SecretBox,
     settings: Settings,
+    dns_check: EgressCheck | None = None,
 ) -> Organization:
     org = Organization(tenant_id=tenant_id, name=body.name)
     _apply_policy(org, body.model_dump(exclude={"name", "scm", "acme", "dns"}))
@@ -125,7 +115,7 @@ async def create_organization(
     if body.acme:
         _apply_acme(org, body.acme, box, settings)
     if body.dns:
-        _apply_dns(org, body.dns, box)
+        apply_dns(org, body.dns, box, dns_check)
     await _save(session, org)
     return org
 
@@ -136,6 +126,7 @@ async def update_organization(
     body: OrganizationUpdate,
     box: SecretBox,
     settings: Settings,
+    dns_check: EgressCheck | None = None,
 ) -> Organization:
     changes = body.model_dump(exclude_unset=True, exclude={"scm", "acme", "dns"})
     if "name" in changes:
@@ -147,7 +138,7 @@ async def update_organization(
     if body.acme:
         _apply_acme(org, body.acme, box, settings)
     if body.dns:
-        _apply_dns(org, body.dns, box)
+        apply_dns(org, body.dns, box, dns_check)
     org.updated_at = utcnow()
     await _save(session, org)
     return org
@@ -231,13 +222,7 @@ def to_public(org: Organization) -> OrganizationPublic:
         acme=AcmeSettingsOut(**org.acme, eab_hmac_key_set=org.acme_eab_secret is not None)
         if org.acme
         else None,
-        dns=DnsSettingsOut(
-            provider=org.dns_provider,
-            config={k: v for k, v in (org.dns or {}).items() if k != "_secret_keys"},
-            secret_keys=sorted(_dns_secrets_keys(org)),
-        )
-        if org.dns_provider
-        else None,
+        dns=public_settings(org),
         allowed_domains=org.allowed_domains,
         catalog=org.catalog,  # type: ignore[arg-type]
         default_terms=org.default_terms,  # type: ignore[arg-type]
@@ -250,11 +235,6 @@ def to_public(org: Organization) -> OrganizationPublic:
         created_at=org.created_at,
         updated_at=org.updated_at,
     )
-
-
-def _dns_secrets_keys(org: Organization) -> list[str]:
-    # The names of the secret settings are not secret; their values are never decrypted here.
-    return list((org.dns or {}).get("_secret_keys", [])) if org.dns else []
 
 
 def org_policy(org: Organization) -> OrgPolicy:
@@ -292,14 +272,5 @@ def acme_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
 
 
 def dns_config(org: Organization, box: SecretBox) -> dict[str, Any]:
-    config = copy.deepcopy({k: v for k, v in (org.dns or {}).items() if k != "_secret_keys"})
-    if org.dns_secret:
-        secrets = json.loads(box.decrypt_str(org.dns_secret, context=f"org:{org.id}:dns"))
-        for dotted, value in secrets.items():
-            # "inner_config.tsig_secret" reaches into a nested provider's settings.
-            *parents, leaf = dotted.split(".")
-            target = config
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[leaf] = value
-    return config
+    """The organization's DNS provider config as the provider registry takes it."""
+    return runtime_config(org, box)

@@ -99,8 +99,9 @@ async def test_secrets_never_reach_the_stored_detail(
 ):
     dns = {
         "provider": "rfc2136",
-        "config": {"server": "127.0.0.1"},
-        "secret_config": {"tsig_secret": SECRETS["tsig_secret"]},
+        "server": "127.0.0.1",
+        "tsig_key_name": "broker.",
+        "tsig_secret": SECRETS["tsig_secret"],
     }
     org = await create_org(api, team, dns=dns)
     await api.post(  # refused (nothing to export), still audited, with the passphrase redacted
@@ -124,8 +125,8 @@ async def test_secrets_never_reach_the_stored_detail(
     assert change["scm"]["password"] == "[redacted]"
     assert change["scm"]["login"] == "broker"  # the rest stays readable
     assert change["acme"]["eab_hmac_key"] == "[redacted]"
-    assert change["dns"]["secret_config"] == "[redacted]"
-    assert change["dns"]["config"] == {"server": "127.0.0.1"}
+    assert change["dns"]["tsig_secret"] == "[redacted]"
+    assert change["dns"]["server"] == "127.0.0.1"
     export = only(rows, action="certificate.pkcs12.export")
     assert export.detail["change"] == {"passphrase": "[redacted]"}
     assert export.detail["status"] == 404 and export.detail["outcome"] == "failed"

@@ -34,8 +34,7 @@ async def test_wildcard_over_delegated_dns01(
     pebble = pebble_factory(http_port=live_api.port, dns_server=bind_resolver.address)
     zone = bind.tenant_zone.rstrip(".")
     label = f"deleg{uuid.uuid4().hex[:6]}"  # BIND outlives one test: a fresh name each time
-    config = bind.delegation_config(resolver=bind.address)
-    secret = config["inner_config"].pop("tsig_secret")
+    config = bind.delegation_settings(resolver=bind.address)
     without_dns = await create_org(tenant, allowed_domains=[zone], acme=acme_settings(pebble))
     order = {
         "organization_id": without_dns["id"],
@@ -52,14 +51,10 @@ async def test_wildcard_over_delegated_dns01(
         tenant,
         allowed_domains=[zone],
         acme={**acme_settings(pebble), "challenge_types": ["dns-01"]},
-        dns={
-            "provider": "cname-delegation",
-            "config": config,
-            "secret_config": {"inner_config.tsig_secret": secret},
-        },
+        dns=config,
     )
-    assert org["dns"]["secret_keys"] == ["inner_config.tsig_secret"]
-    assert "tsig_secret" not in str(org["dns"]["config"])
+    assert org["dns"]["inner"]["secrets_set"] == ["tsig_secret"]
+    assert bind.secret not in str(org["dns"])
     order = {
         "organization_id": org["id"],
         "product": "positivessl-wildcard",

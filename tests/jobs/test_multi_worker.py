@@ -224,9 +224,16 @@ async def test_reconcilers_side_by_side_restage_an_expired_claim_once(
     async def in_redis(_arq_id: str) -> bool:
         return True  # a stale arq in-progress key must not block the retry
 
+    forgotten: list[str] = []
+
+    async def forget(arq_ids: list[str]) -> None:
+        forgotten.extend(arq_ids)
+
     reconcilers = [Liveness(runtime, f"w{i}") for i in range(4)]
-    counts = await asyncio.gather(*(r.reconcile_once(in_redis) for r in reconcilers))
+    counts = await asyncio.gather(*(r.reconcile_once(in_redis, forget) for r in reconcilers))
     assert sum(counts) == 1
+    # The dead execution's arq entry is removed from Redis, not left at the queue's head.
+    assert forgotten == [f"cb:{job.id}:{seq}"]
     job = await load(runtime, job.id)
     assert job.state == JobState.PENDING and job.enqueue_seq == seq + 1 and job.claimed_by is None
     async with runtime.sessions() as session:

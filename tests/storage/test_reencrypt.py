@@ -53,7 +53,12 @@ async def test_reencrypt_moves_values_to_the_active_key(tmp_path: Path) -> None:
             "customer_uri": "c",
             "org_id": 1,
         },
-        dns={"provider": "rfc2136", "config": {}, "secret_config": {"tsig_secret": "abc="}},
+        dns={
+            "provider": "rfc2136",
+            "server": "192.0.2.53",
+            "tsig_key_name": "k.",
+            "tsig_secret": "abc=",
+        },
     )
     async with session_scope(sessions) as session:
         tenant = await create_tenant(session, "rotation")

@@ -159,6 +159,11 @@ class DevStack:
         env.setdefault("CERTBROKER_PUBLIC_BASE_URL", self.config.api_url)
         env.setdefault("CERTBROKER_AUTH__ISSUER", self.config.api_url)
         env["CERTBROKER_SANDBOX_MODE"] = "true"
+        # The broker's own ACME directories check clients' challenges through challtestsrv too,
+        # so every name resolves to this machine.
+        env.setdefault(
+            "CERTBROKER_ACME_SERVER__RESOLVERS", f'["127.0.0.1:{self.config.pebble.dns}"]'
+        )
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.config.env)
         return env
@@ -301,6 +306,9 @@ class DevStack:
             f"  approver          {self.credentials['approver']['client_id']}",
             f"  organization      {SANDBOX_ORGANIZATION!r}"
             f" {self.credentials.get('sandbox_organization_id')} (sandbox: true)",
+            f"  its ACME server   {config.api_url}/acme/"
+            f"{self.credentials.get('sandbox_organization_id')}/directory (EAB keys:"
+            " POST /v1/organizations/{id}/acme-credentials)",
             "Ctrl-C stops everything.",
             "=" * 78,
             "",

@@ -34,7 +34,7 @@ class SandboxWiring:
 
     scm_base_url: str  # e.g. http://127.0.0.1:8500/api
     acme_directory_url: str  # e.g. https://127.0.0.1:14000/dir
-    acme_ca_bundle: str  # path of the CA that signed pebble's HTTPS listener
+    acme_ca_bundle: str  # path of the CA that signed pebble's HTTPS listener (the sandbox's own)
     eab_kid: str
     eab_hmac_key: str = field(repr=False)
     scm_login: str = "sandbox"
@@ -57,7 +57,7 @@ class SandboxWiring:
                 "eab_kid": self.eab_kid,
                 "eab_hmac_key": self.eab_hmac_key,
                 "contact_email": "pki@example.com",
-                "ca_bundle": self.acme_ca_bundle,
+                "ca_bundle_pem": Path(self.acme_ca_bundle).read_text(),
                 "challenge_types": ["http-01"],
             },
             # The requester may never approve its own EV order, so a second client does.
@@ -124,6 +124,7 @@ async def _wire_sandbox_organization(
 ) -> str:
     """Create the sandbox organization, or point the existing one at today's simulators."""
     from app.acme_state.models import AcmeAccountKey
+    from app.domains.sync import queue_domain_sync
     from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
     from app.organizations.service import (
         create_organization,
@@ -143,7 +144,7 @@ async def _wire_sandbox_organization(
             existing[0],
             OrganizationUpdate.model_validate(wiring),
             runtime.secretbox,
-            runtime.settings,
+            runtime.egress,
         )
     else:
         org = await create_organization(
@@ -151,10 +152,13 @@ async def _wire_sandbox_organization(
             tenant_id,
             OrganizationCreate.model_validate({"name": SANDBOX_ORGANIZATION, **wiring}),
             runtime.secretbox,
-            runtime.settings,
+            runtime.egress,
         )
     org.sandbox = True
     session.add(org)
+    # The simulator's pre-validated domains (example.com, example.org) show in GET /v1/domains
+    # and preflight as soon as the worker has read them.
+    await queue_domain_sync(session, org)
     # Pebble forgets its accounts at every start: drop the stored account URL so the broker
     # registers its kept key again instead of using an account pebble no longer knows.
     await session.execute(

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
-from app.dns.netpolicy import dns_egress_check
 from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
 from app.organizations import service
@@ -45,7 +44,7 @@ async def create_organization(
         body,
         runtime.secretbox,
         runtime.settings,
-        dns_egress_check(runtime),
+        runtime.egress,
     )
     return service.to_public(org)
 
@@ -101,7 +100,7 @@ async def update_organization(
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
     org = await service.update_organization(
-        session, org, body, runtime.secretbox, runtime.settings, dns_egress_check(runtime)
+        session, org, body, runtime.secretbox, runtime.settings, runtime.egress
     )
     return service.to_public(org)
 

@@ -14,8 +14,8 @@ from app.catalog.policy import OrgPolicy
 from app.catalog.products import Backend
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
-from app.dns.lexicon_http import EgressCheck
 from app.dns.org_settings import apply_dns, public_settings, runtime_config
+from app.egress.policy import EgressPolicy
 from app.errors import Conflict, NotFound, Unprocessable
 from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.organizations.ca_hosts import check_ca_url
@@ -106,7 +106,7 @@ async def create_organization(
     body: OrganizationCreate,
     box: SecretBox,
     settings: Settings,
-    dns_check: EgressCheck | None = None,
+    egress: EgressPolicy | None = None,
 ) -> Organization:
     org = Organization(tenant_id=tenant_id, name=body.name)
     _apply_policy(org, body.model_dump(exclude={"name", "scm", "acme", "dns"}))
@@ -115,7 +115,7 @@ async def create_organization(
     if body.acme:
         _apply_acme(org, body.acme, box, settings)
     if body.dns:
-        apply_dns(org, body.dns, box, dns_check)
+        await apply_dns(org, body.dns, box, egress)
     await _save(session, org)
     return org
 
@@ -126,7 +126,7 @@ async def update_organization(
     body: OrganizationUpdate,
     box: SecretBox,
     settings: Settings,
-    dns_check: EgressCheck | None = None,
+    egress: EgressPolicy | None = None,
 ) -> Organization:
     changes = body.model_dump(exclude_unset=True, exclude={"scm", "acme", "dns"})
     if "name" in changes:
@@ -138,7 +138,7 @@ async def update_organization(
     if body.acme:
         _apply_acme(org, body.acme, box, settings)
     if body.dns:
-        apply_dns(org, body.dns, box, dns_check)
+        await apply_dns(org, body.dns, box, egress)
     org.updated_at = utcnow()
     await _save(session, org)
     return org

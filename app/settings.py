@@ -77,8 +77,9 @@ class JobSettings(BaseModel):
     max_attempts: int = 20
     # Every worker looks for lost work this often (safe to run concurrently).
     reconcile_interval_seconds: float = Field(default=2.0, gt=0, le=300)
-    # A queued job whose Redis entry vanished is re-enqueued after this long past its run time.
-    stale_after_seconds: float = Field(default=10.0, gt=0)
+    # A queued job whose Redis entry vanished (or that a worker took from Redis and died before
+    # claiming) is re-enqueued after this long past its run time and its hand-over to Redis.
+    stale_after_seconds: float = Field(default=5.0, gt=0)
     relay_batch: int = 100
     lease_seconds: float = Field(default=8.0, gt=0)
     heartbeat_seconds: float = Field(default=2.0, gt=0)

@@ -19,9 +19,10 @@ Then it orders `--orders` certificates over `--duration` seconds (DV via pebble 
 *.example.com; OV via SCM on *.example.org, pre-validated, and on *.example.net, which the
 broker validates first, so orders race their domain's validation), each with an
 Idempotency-Key and retried on connection errors and 5xx. Meanwhile, every `--kill-every`
-seconds, it SIGKILLs a worker while it holds claimed jobs (and starts a replacement), every
-fourth time an API process instead (uvicorn's supervisor replaces it), flushes Redis once while
-work is queued, and opens the SCM burst once.
+seconds, it SIGKILLs a worker while it holds claimed jobs (and starts a replacement; the next
+worker kill waits until that replacement is up), every fourth time an API process instead
+(uvicorn's supervisor replaces it), flushes Redis once while work is queued, and opens the SCM
+burst once.
 
 Printed (and written as JSON with --json):
   accepted, issued, failed, stuck (not terminal after the wait), lost (accepted, then unknown),
@@ -125,6 +126,7 @@ class Cluster:
     database: str = ""
     credentials: dict[str, Any] = field(default_factory=dict)
     spawned: int = 0
+    worker_logs: dict[int, Path] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -267,7 +269,19 @@ class Cluster:
         self.spawned += 1
         worker = self._spawn(f"worker-{self.spawned}", [sys.executable, "-m", "app.cli", "worker"])
         self.workers.append(worker)
+        self.worker_logs[worker.pid] = self.workdir / f"worker-{self.spawned}.log"
         return worker
+
+    def workers_ready(self) -> bool:
+        """Every worker is running and has started its loops (a replacement takes seconds)."""
+        alive = [w for w in self.workers if w.poll() is None]
+        if len(alive) < self.args.workers:
+            return False
+        for worker in alive:
+            log = self.worker_logs[worker.pid]
+            if not log.exists() or f":{worker.pid}:" not in log.read_text(errors="replace"):
+                return False
+        return True
 
     def api_children(self) -> list[int]:
         assert self.api is not None
@@ -435,6 +449,11 @@ class Run:
         return held
 
     async def kill_a_worker(self) -> None:
+        # Like a real outage, not a massacre: the next kill waits until the replacement of the
+        # last one is up, so one worker is down at a time.
+        ready_by = time.monotonic() + 60
+        while not self.cluster.workers_ready() and time.monotonic() < ready_by:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             held = await self.claimed_by_worker()
@@ -589,6 +608,12 @@ class Run:
         counts = [int(n) for n in re.findall(r"There are now (\d+) orders in the db", pebble_log)]
         pebble_orders = max(counts, default=0)
         recoveries = [s for kill in self.kills for s in kill.recovered.values()]
+        slow = {
+            job_id: round(seconds, 2)
+            for kill in self.kills
+            for job_id, seconds in kill.recovered.items()
+            if seconds > RECOVERY_TARGET
+        }
         unrecovered = sum(len(k.jobs) - len(k.recovered) for k in self.kills)
         stuck = sum(1 for r in rows if r["status"] not in TERMINAL)
         return {
@@ -614,6 +639,11 @@ class Run:
             "killed_jobs_unrecovered": unrecovered,
             "recovery_seconds": sorted(round(s, 2) for s in recoveries),
             "worst_recovery_seconds": round(max(recoveries), 2) if recoveries else None,
+            "slow_recoveries": slow,
+            "kills": [
+                {"at": k.at, "pid": k.pid, "jobs": k.jobs, "recovered": k.recovered}
+                for k in self.kills
+            ],
             "convergence_seconds": round(convergence, 2) if convergence is not None else None,
             "failures": failures[:20],
             "refusals": self.refused[:20],

@@ -189,6 +189,9 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
     from app.outbox import STAGED_FLAG, OutboxMessage
 
     seq = job.enqueue_seq + 1
+    # It keeps its (past) run time, so arq, which orders its queue by that, runs recovered
+    # work before work that became due since.
+    run_at = min(job.run_at, now)
     result = await session.execute(
         update(Job)
         .where(Job.id == job.id, Job.enqueue_seq == job.enqueue_seq, Job.state == job.state)
@@ -196,7 +199,7 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
         .values(
             enqueue_seq=seq,
             state=JobState.PENDING,
-            run_at=now,
+            run_at=run_at,
             updated_at=now,
             lease_until=None,
             claimed_by=None,
@@ -205,7 +208,7 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=now))
+    session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
     session.info[STAGED_FLAG] = True
     return True
 

@@ -22,9 +22,9 @@ uv:
 deps: uv
 	@uv sync --frozen --quiet
 
-# pebble (the ACME server used by the sandbox and the tests), BIND, PowerDNS, lego and Chromium
-# with its driver (the dashboard's browser tests) and redis-server (bench/chaos.py starts its
-# own) come from Debian.
+# pebble (the ACME server used by the sandbox and the tests), BIND, PowerDNS, lego, certbot and
+# Chromium with its driver (the dashboard's browser tests) and redis-server (bench/chaos.py
+# starts its own) come from Debian.
 system-deps:
 	@missing=""; \
 	command -v pebble >/dev/null 2>&1 || missing="$$missing pebble"; \
@@ -33,6 +33,7 @@ system-deps:
 	command -v pdns_server >/dev/null 2>&1 || missing="$$missing pdns-server"; \
 	ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 || missing="$$missing pdns-backend-sqlite3"; \
 	command -v lego >/dev/null 2>&1 || missing="$$missing lego"; \
+	command -v certbot >/dev/null 2>&1 || missing="$$missing certbot"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \

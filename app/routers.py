@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
+from app.acme_server.credentials_router import router as acme_credentials_router
+from app.acme_server.router import router as acme_server_router
 from app.acme_state.router import router as acme_challenge_router
 from app.approvals.router import router as approvals_router
 from app.audit.capture import audit_request
@@ -37,6 +39,7 @@ API_ROUTERS = (
     domains_router,
     inventory_router,
     organizations_router,
+    acme_credentials_router,
     dns_router,
     jobs_router,
     tenants_router,
@@ -54,5 +57,6 @@ def include_routers(app: FastAPI) -> None:
             dependencies=[Depends(rate_limited), Depends(audit_request, scope="function")],
         )
     app.include_router(acme_challenge_router)
+    app.include_router(acme_server_router)
     app.include_router(health_router)
     app.include_router(metrics_router)

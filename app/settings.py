@@ -173,6 +173,24 @@ class LimitSettings(BaseModel):
     token_failures_per_address: int = Field(default=30, ge=1)
 
 
+class AcmeServerSettings(BaseModel):
+    """The broker's own ACME directories (app/acme_server), CERTBROKER_ACME_SERVER__*."""
+
+    # A nonce is good for one request within this many seconds (kept in Redis).
+    nonce_ttl_seconds: int = Field(default=3600, ge=10, le=86400)
+    # What a client is told to wait between polls of an order, authorization or challenge.
+    retry_after_seconds: int = Field(default=2, ge=1, le=3600)
+    # How often an ACME client should ask again for a certificate's renewal window (ARI).
+    ari_retry_after_seconds: int = Field(default=21600, ge=60)
+    order_lifetime_hours: int = Field(default=168, ge=1, le=24 * 30)
+    # Where the broker fetches HTTP-01 answers (RFC 8555 says 80; tests move it) and which
+    # DNS servers ("host:port") answer its A and TXT lookups; empty = the system's resolver.
+    http01_port: int = Field(default=80, ge=1, le=65535)
+    resolvers: list[str] = []
+    validation_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    terms_of_service_url: str | None = None
+
+
 class DnsCheckSettings(BaseModel):
     """Bounds on DNS work the API does inside a request (CERTBROKER_DNS__*)."""
 
@@ -206,6 +224,7 @@ class Settings(BaseSettings):
     inventory: InventorySettings = InventorySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     limits: LimitSettings = LimitSettings()
+    acme_server: AcmeServerSettings = AcmeServerSettings()
     dns: DnsCheckSettings = DnsCheckSettings()
     sandbox_mode: bool = False
     # Also write HTTP-01 tokens under <dir>/.well-known/acme-challenge/ for a web server that

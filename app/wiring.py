@@ -7,6 +7,7 @@ from app.runtime import Runtime
 
 def register_job_handlers() -> None:
     """Import every domain's jobs module; importing one registers its handlers."""
+    import app.acme_server.jobs
     import app.approvals.jobs
     import app.certificates.jobs
     import app.domains.jobs

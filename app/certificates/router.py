@@ -11,6 +11,7 @@ from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
 from app.certificates import ordering, service
 from app.certificates.models import CertificateStatus
+from app.certificates.revocation import request_revocation
 from app.certificates.schemas import (
     REASON_CODES,
     CertificateCreate,
@@ -24,10 +25,9 @@ from app.certificates.schemas import (
 )
 from app.db import utcnow
 from app.deps import DbSession, RuntimeDep
-from app.errors import Conflict, Unprocessable
+from app.errors import Unprocessable
 from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
-from app.jobs.service import enqueue_job
 from app.lifecycle.renewal import schedule_renewal
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"], route_class=GuardedRoute)
@@ -219,23 +219,5 @@ async def revoke_certificate(
     """Revoke through the backend that issued it (RFC 5280 reason). Answers 202; the status
     becomes `revoked` when the CA confirmed."""
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
-    if cert.status == CertificateStatus.REVOKED:
-        raise Conflict("the certificate is already revoked")
-    if cert.status not in (CertificateStatus.ISSUED, CertificateStatus.SUPERSEDED):
-        raise Conflict(f"only issued certificates can be revoked; this one is {cert.status}")
-    job = await enqueue_job(
-        session,
-        "certificate.revoke",
-        tenant_id=cert.tenant_id,
-        subject=("certificate", cert.id),
-        payload={
-            "reason": REASON_CODES[body.reason],
-            "comment": body.comment,
-            "actor": caller.subject,
-        },
-        dedupe_key=f"certificate.revoke:{cert.id}",
-    )
-    cert.revocation_requested_at = cert.updated_at
-    cert.job_id = job.id
-    service.transition(session, cert, None, caller.subject, f"revocation requested ({body.reason})")
+    await request_revocation(session, cert, REASON_CODES[body.reason], caller.subject, body.comment)
     return CertificatePublic.model_validate(cert)

@@ -46,12 +46,13 @@ async def create_organization(
         runtime.settings,
         runtime.egress,
     )
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.get("", operation_id="organizations_list", response_model=OrganizationPage)
 async def list_organizations(
     session: DbSession,
+    runtime: RuntimeDep,
     caller: Reader,
     name: Annotated[
         str | None, Query(max_length=200, description="part of the name, any case")
@@ -67,7 +68,9 @@ async def list_organizations(
         session, caller.tenant_id, name=name, sandbox=sandbox, cursor=cursor, limit=limit
     )
     return OrganizationPage(
-        items=[service.to_public(org) for org in orgs], next_cursor=next_cursor, limit=limit
+        items=[service.to_public(org, runtime.settings.public_base_url) for org in orgs],
+        next_cursor=next_cursor,
+        limit=limit,
     )
 
 
@@ -78,10 +81,10 @@ async def list_organizations(
     responses=NOT_FOUND,
 )
 async def get_organization(
-    organization_id: str, session: DbSession, caller: Reader
+    organization_id: str, session: DbSession, runtime: RuntimeDep, caller: Reader
 ) -> OrganizationPublic:
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.patch(
@@ -102,7 +105,7 @@ async def update_organization(
     org = await service.update_organization(
         session, org, body, runtime.secretbox, runtime.settings, runtime.egress
     )
-    return service.to_public(org)
+    return service.to_public(org, runtime.settings.public_base_url)
 
 
 @router.delete(

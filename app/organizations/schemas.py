@@ -166,6 +166,10 @@ class OrganizationPublic(OrganizationPolicy):
     scm: ScmSettingsOut | None
     acme: AcmeSettingsOut | None
     dns: DnsSettingsOut | None
+    acme_directory_url: str = Field(
+        description="the broker's own ACME directory for this organization (EAB keys from "
+        "POST /v1/organizations/{id}/acme-credentials)"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -195,6 +195,7 @@ async def delete_organization(session: AsyncSession, org: Organization) -> None:
     organization that has any is kept (409 saying so), and so is one whose domain validation
     is still running."""
     # Imported here: these modules refer to organizations.
+    from app.acme_server.credentials import remove_organization_acme
     from app.certificates.models import Certificate
     from app.domains.service import remove_organization_domains
     from app.inventory.service import forget_organization
@@ -209,13 +210,15 @@ async def delete_organization(session: AsyncSession, org: Organization) -> None:
         )
     await remove_organization_domains(session, org.id)
     await forget_organization(session, org.id)
+    await remove_organization_acme(session, org.id)
     await session.flush()
     await session.delete(org)
 
 
-def to_public(org: Organization) -> OrganizationPublic:
+def to_public(org: Organization, public_base_url: str) -> OrganizationPublic:
     return OrganizationPublic(
         id=org.id,
+        acme_directory_url=f"{public_base_url.rstrip('/')}/acme/{org.id}/directory",
         name=org.name,
         sandbox=org.sandbox,
         scm=ScmSettingsOut(**org.scm, secret_set=org.scm_secret is not None) if org.scm else None,

@@ -265,7 +265,7 @@ async def test_domains_create_and_validate(api: httpx.AsyncClient, runtime: Runt
 async def test_a_rolled_back_change_leaves_no_success_row(
     api: httpx.AsyncClient, runtime: Runtime, team: Team, monkeypatch: pytest.MonkeyPatch
 ):
-    def fail_after_saving(org: Organization) -> None:
+    def fail_after_saving(org: Organization, public_base_url: str) -> None:
         raise Conflict("failed after the organization was saved")
 
     monkeypatch.setattr(organizations, "to_public", fail_after_saving)

@@ -38,6 +38,9 @@ PUBLIC = {
     "/dashboard/": "the dashboard's page",
     "/dashboard/config.json": "the dashboard's sign-in options",
 }
+# The broker's ACME directories: JWS-signed by ACME accounts bound to an organization's EAB key
+# (tests/acme_server checks the signer, the nonce and the organization on each).
+ACME_PREFIX = "/acme/{organization_id}/"
 # Organization SCM settings for orders that wait for approval: the CA is never contacted.
 SCM_SETTINGS = {
     "base_url": "https://cert-manager.com/api",
@@ -61,6 +64,7 @@ OBJECT_OF_SEGMENT = {
     "clients": "client",
     "webhooks": "webhook",
     "deliveries": "delivery",
+    "acme-credentials": "acme_credential",
 }
 
 
@@ -96,6 +100,8 @@ def classify(op: Operation) -> str:
     fails."""
     if op.path in PUBLIC:
         return "public"
+    if op.path.startswith(ACME_PREFIX):
+        return "public"  # no bearer token: each request is a JWS by an EAB-bound ACME account
     if not op.path.startswith("/v1/"):
         raise AssertionError(f"{op}: unclassified route; add it to tests/security/world.py")
     if op.path.startswith(PLATFORM_PREFIXES):
@@ -178,6 +184,14 @@ async def build_world(runtime: Runtime, api: httpx.AsyncClient) -> World:
         )
     )
     objects["organization"] = org["id"]
+    credential = await ok(
+        await api.post(
+            f"/v1/organizations/{org['id']}/acme-credentials",
+            headers=h,
+            json={"name": "victim-eab", "product": "instantssl"},
+        )
+    )
+    objects["acme_credential"] = credential["id"]
     domain = await ok(
         await api.post(
             "/v1/domains", headers=h, json={"name": "victim.example", "organization_id": org["id"]}

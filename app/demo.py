@@ -34,7 +34,7 @@ class SandboxWiring:
 
     scm_base_url: str  # e.g. http://127.0.0.1:8500/api
     acme_directory_url: str  # e.g. https://127.0.0.1:14000/dir
-    acme_ca_bundle: str  # path of the CA that signed pebble's HTTPS listener
+    acme_ca_bundle: str  # path of the CA that signed pebble's HTTPS listener (the sandbox's own)
     eab_kid: str
     eab_hmac_key: str = field(repr=False)
     scm_login: str = "sandbox"
@@ -57,7 +57,7 @@ class SandboxWiring:
                 "eab_kid": self.eab_kid,
                 "eab_hmac_key": self.eab_hmac_key,
                 "contact_email": "pki@example.com",
-                "ca_bundle": self.acme_ca_bundle,
+                "ca_bundle_pem": Path(self.acme_ca_bundle).read_text(),
                 "challenge_types": ["http-01"],
             },
             # The requester may never approve its own EV order, so a second client does.
@@ -143,7 +143,7 @@ async def _wire_sandbox_organization(
             existing[0],
             OrganizationUpdate.model_validate(wiring),
             runtime.secretbox,
-            runtime.settings,
+            runtime.egress,
         )
     else:
         org = await create_organization(
@@ -151,7 +151,7 @@ async def _wire_sandbox_organization(
             tenant_id,
             OrganizationCreate.model_validate({"name": SANDBOX_ORGANIZATION, **wiring}),
             runtime.secretbox,
-            runtime.settings,
+            runtime.egress,
         )
     org.sandbox = True
     session.add(org)

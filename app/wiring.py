@@ -31,13 +31,15 @@ def register_backends(runtime: Runtime) -> None:
     runtime.dns_providers = default_dns_registry(dns_egress_check(runtime))
     # One SCM call may take the jobs' CA call timeout, well inside the job timeout.
     runtime.scm_pool = ScmClientPool(
-        timeout=httpx.Timeout(runtime.settings.jobs.ca_call_timeout_seconds, connect=10.0)
+        timeout=httpx.Timeout(runtime.settings.jobs.ca_call_timeout_seconds, connect=10.0),
+        egress=runtime.egress,
     )
     scm = ScmIssuer(runtime.scm_pool)
     acme = AcmeIssuer(
         DbAccountStore(runtime),
         http01=DbHttp01Responder(runtime),
         dns_providers=runtime.dns_providers,
+        egress=runtime.egress,
     )
     # Wrapped so every CA operation lands in the CA-call histogram on /metrics.
     runtime.issuers.register(observed(scm))

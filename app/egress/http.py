@@ -16,7 +16,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from app.egress.policy import EgressPolicy
+from app.egress.policy import EgressPolicy, UrlKind
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 
@@ -67,19 +67,23 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """An `AsyncHTTPTransport` whose connections go through `PinnedBackend`. `verify` is what
-    httpx takes (an `SSLContext` carries extra roots or a client certificate)."""
+    httpx takes (an `SSLContext` carries extra roots or a client certificate). With `kind`,
+    every request's URL is checked by the policy's URL rules first (a CA's directory cannot
+    send the broker to a host outside the CA allowlist)."""
 
     def __init__(
         self,
         policy: EgressPolicy,
         *,
         field: str = "url",
+        kind: UrlKind | None = None,
         verify: ssl.SSLContext | bool = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
         http2: bool = False,
     ) -> None:
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
         super().__init__(verify=context, limits=limits, http2=http2)
+        self._policy, self._field, self._kind = policy, field, kind
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=limits.max_connections,
@@ -90,16 +94,22 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
             network_backend=PinnedBackend(policy, field),
         )
 
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._kind is not None:
+            self._policy.check_url(str(request.url), field=self._field, kind=self._kind)
+        return await super().handle_async_request(request)
+
 
 def pinned_client(
     policy: EgressPolicy,
     *,
     field: str = "url",
+    kind: UrlKind | None = None,
     verify: ssl.SSLContext | bool = True,
     limits: httpx.Limits = DEFAULT_LIMITS,
     **client_options: Any,
 ) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` on a `PinnedTransport`; no proxies from the environment (they
     would connect for us, unchecked)."""
-    transport = PinnedTransport(policy, field=field, verify=verify, limits=limits)
+    transport = PinnedTransport(policy, field=field, kind=kind, verify=verify, limits=limits)
     return httpx.AsyncClient(transport=transport, trust_env=False, **client_options)

@@ -46,7 +46,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
     # Plain values from here on: the ORM object is tied to sessions that come and go.
     kind, attempts = job.kind, job.attempts
     if liveness:
-        liveness.hold(job_id, attempts)
+        liveness.hold(job_id, attempts, asyncio.current_task())
     handler = HANDLERS.get(kind)
     started = time.perf_counter()
     staged = False
@@ -67,8 +67,13 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
                 await session.rollback()
                 outcome = "superseded"
     except asyncio.CancelledError:
-        # SIGTERM past the grace period (hand the job back at once), or arq's job timeout
-        # (a failure: retried with backoff from the last committed step).
+        # Another worker has the job now (nothing to record), SIGTERM past the grace period
+        # (hand the job back at once), or arq's job timeout (a failure: retried with backoff
+        # from the last committed step).
+        if liveness is not None and liveness.was_taken_over(job_id):
+            liveness.taken_over.discard(job_id)
+            record_job(kind, "superseded", time.perf_counter() - started)
+            raise
         stopping = liveness is not None and liveness.stopping
         await _after_cancel(runtime, job_id, kind, worker, attempts, timed_out=not stopping)
         record_job(kind, "handed_back" if stopping else "timed_out", time.perf_counter() - started)

@@ -50,6 +50,8 @@ class Liveness:
         self.worker_id = worker_id or worker_identity()
         self.held: dict[str, int] = {}  # job id -> the attempt number this worker claimed
         self.stopping = False  # set on SIGTERM: executions cancelled now are handed back
+        self.taken_over: set[str] = set()  # executions cancelled because another worker has it
+        self._executions: dict[str, asyncio.Task[object]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -58,29 +60,62 @@ class Liveness:
 
     # -- the claims this worker holds -----------------------------------------------------------
 
-    def hold(self, job_id: str, attempts: int) -> None:
+    def hold(self, job_id: str, attempts: int, task: asyncio.Task[object] | None = None) -> None:
         self.held[job_id] = attempts
+        if task is not None:
+            self._executions[job_id] = task
 
     def drop(self, job_id: str) -> None:
         self.held.pop(job_id, None)
+        self._executions.pop(job_id, None)
+
+    def was_taken_over(self, job_id: str) -> bool:
+        return job_id in self.taken_over
 
     async def heartbeat_once(self) -> int:
-        """Extend the lease of every job this worker runs; returns how many were renewed."""
+        """Extend the lease of every job this worker runs; returns how many were renewed.
+
+        A job whose lease lapsed anyway (this process was stalled longer than a lease) and
+        that another worker has claimed since is no longer ours: its execution here is
+        cancelled, so two workers never carry on with the same job side by side.
+        """
         if not self.held:
             return 0
+        held = dict(self.held)
         until = utcnow() + dt.timedelta(seconds=self.settings.lease_seconds)
         async with session_scope(self.runtime.sessions) as session:
             result = await session.execute(
                 update(Job)
                 .where(
-                    Job.id.in_(list(self.held)),  # type: ignore[attr-defined]
+                    Job.id.in_(list(held)),  # type: ignore[attr-defined]
                     Job.claimed_by == self.worker_id,
                     Job.state == JobState.RUNNING,
                 )
                 .values(lease_until=until)
                 .execution_options(synchronize_session=False)
             )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            renewed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            if renewed < len(held):
+                rows = (
+                    await session.execute(
+                        select(Job.id, Job.state, Job.claimed_by, Job.attempts).where(
+                            Job.id.in_(list(held))  # type: ignore[attr-defined]
+                        )
+                    )
+                ).all()
+                for job_id, state, claimed_by, attempts in rows:
+                    others = claimed_by != self.worker_id or attempts != held[job_id]
+                    if state == JobState.RUNNING and others:
+                        self._cancel_taken_over(job_id)
+        return renewed
+
+    def _cancel_taken_over(self, job_id: str) -> None:
+        task = self._executions.get(job_id)
+        if task is None or task.done() or job_id in self.taken_over:
+            return
+        log.warning("job %s was taken over by another worker; stopping its execution here", job_id)
+        self.taken_over.add(job_id)
+        task.cancel()
 
     async def release_all(self) -> int:
         """Hand back every job still claimed by this worker (shutdown, after the grace)."""

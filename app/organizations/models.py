@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.crypto.rotation import encrypted_column
@@ -23,6 +23,8 @@ class Organization(SQLModel, table=True):
     # Non-secret backend settings as JSON; the matching secret is encrypted beside them.
     scm: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     scm_secret: str | None = Field(default=None, max_length=4000)
+    # The SCM client certificate's private key (PEM), for auth_style client_cert.
+    scm_client_key_secret: str | None = Field(default=None, sa_type=Text)
     acme: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     acme_eab_secret: str | None = Field(default=None, max_length=4000)
     dns_provider: str | None = Field(default=None, max_length=64)
@@ -52,5 +54,6 @@ class Organization(SQLModel, table=True):
 
 # Sealed with the data keys; `certbroker secrets reencrypt` moves them to the active key.
 encrypted_column(Organization, "scm_secret", lambda org: f"org:{org.id}:scm")
+encrypted_column(Organization, "scm_client_key_secret", lambda org: f"org:{org.id}:scm-client-key")
 encrypted_column(Organization, "acme_eab_secret", lambda org: f"org:{org.id}:acme")
 encrypted_column(Organization, "dns_secret", lambda org: f"org:{org.id}:dns")

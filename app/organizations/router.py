@@ -36,14 +36,14 @@ async def create_organization(
     body: OrganizationCreate, session: DbSession, runtime: RuntimeDep, caller: TenantAdmin
 ) -> OrganizationPublic:
     """Create an organization: its SCM and ACME accounts, DNS provider and ordering policy.
-    Secrets (SCM password or client secret, EAB HMAC key, DNS secrets) are stored encrypted and
-    never returned."""
+    Secrets (SCM password or client secret, SCM client key, EAB HMAC key, DNS secrets) are
+    stored encrypted and never returned. Certificates and keys are PEM content, checked on the
+    way in; CA URLs must pass the deployment's egress policy (422 naming the field)."""
     org = await service.create_organization(
         session,
         caller.tenant_id,
         body,
         runtime.secretbox,
-        runtime.settings,
         runtime.egress,
     )
     return service.to_public(org, runtime.settings.public_base_url)
@@ -103,7 +103,7 @@ async def update_organization(
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
     org = await service.update_organization(
-        session, org, body, runtime.secretbox, runtime.settings, runtime.egress
+        session, org, body, runtime.secretbox, runtime.egress
     )
     return service.to_public(org, runtime.settings.public_base_url)
 

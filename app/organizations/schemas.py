@@ -5,11 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 
 from app.catalog.products import PRODUCTS, Backend
+from app.crypto.pem import certificates_pem, key_matches_certificate, private_key_pem
 from app.dns.schemas import DnsSettingsIn, DnsSettingsOut
-from app.http.fields import MAX_ALLOWED_DOMAINS, DnsName, Subject
+from app.http.fields import MAX_ALLOWED_DOMAINS, DnsName, Email, Subject
 from app.http.pages import Page
 from app.http.patch import PatchModel
 
@@ -17,59 +26,112 @@ ProductCode = Literal[tuple(PRODUCTS)]  # type: ignore[valid-type]
 Level = Literal["DV", "OV", "EV"]
 
 
+def _private_key(value: SecretStr | None) -> SecretStr | None:
+    return SecretStr(private_key_pem(value.get_secret_value())) if value is not None else None
+
+
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+CertificatesPem = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=65536),
+    AfterValidator(certificates_pem),
+    Field(description="PEM certificates (content, not a path); checked and normalised"),
+]
+KeyPem = Annotated[
+    SecretStr,
+    Field(min_length=1, max_length=16384, description="PEM private key (content); write-only"),
+    AfterValidator(_private_key),
+]
+ProfileId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class ScmSettings(BaseModel):
     """How this organization reaches the Sectigo Certificate Manager."""
 
-    base_url: str = Field(examples=["https://cert-manager.com/api"])
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: Url = Field(examples=["https://cert-manager.com/api"])
     auth_style: Literal["header", "oauth", "client_cert"] = "header"
-    login: str | None = None
-    customer_uri: str | None = None
-    client_id: str | None = None
-    token_url: str | None = None
-    client_cert_file: str | None = None
-    client_key_file: str | None = None
-    org_id: int = Field(description="SCM organization or department id to enroll under")
-    profile_overrides: dict[str, int] = Field(
-        default_factory=dict, description="product code → SCM profile id, when names differ"
+    login: Text | None = None
+    customer_uri: Text | None = None
+    client_id: Text | None = None
+    token_url: Url | None = None
+    client_cert_pem: CertificatesPem | None = Field(
+        default=None, description="client_cert: the client certificate (and chain), PEM"
     )
-    custom_fields: dict[str, str] = Field(default_factory=dict)
+    ca_bundle_pem: CertificatesPem | None = Field(
+        default=None, description="extra roots for SCM's TLS certificate, PEM"
+    )
+    org_id: int = Field(ge=1, le=2**31 - 1, description="SCM organization or department id")
+    profile_overrides: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=64)], ProfileId
+    ] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="product code → SCM profile id, when names differ",
+    )
+    custom_fields: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(max_length=1024)],
+    ] = Field(default_factory=dict, max_length=50)
     dcv_mode: Literal["EMAIL", "CNAME", "HTTP", "HTTPS", "TXT"] | None = None
-    dcv_email: str | None = None
-    external_requester: str | None = None
+    dcv_email: Email | None = None
+    external_requester: Email | None = None
 
 
 class ScmSettingsIn(ScmSettings):
-    password: SecretStr | None = Field(default=None, description="write-only")
-    client_secret: SecretStr | None = Field(default=None, description="write-only")
+    password: SecretStr | None = Field(default=None, max_length=1024, description="write-only")
+    client_secret: SecretStr | None = Field(default=None, max_length=1024, description="write-only")
+    client_key_pem: KeyPem | None = Field(
+        default=None, description="client_cert: the certificate's private key, PEM; write-only"
+    )
+
+    @model_validator(mode="after")
+    def _key_fits_certificate(self) -> ScmSettingsIn:
+        if self.client_key_pem is not None and self.client_cert_pem is None:
+            raise ValueError("client_key_pem needs client_cert_pem")
+        if self.client_key_pem is not None and self.client_cert_pem is not None:
+            key = self.client_key_pem.get_secret_value()
+            if not key_matches_certificate(key, self.client_cert_pem):
+                raise ValueError("client_key_pem is not the key of client_cert_pem")
+        return self
 
 
 class ScmSettingsOut(ScmSettings):
     secret_set: bool = Field(description="whether a password or client secret is stored")
+    client_key_set: bool = Field(default=False, description="whether a client key is stored")
 
 
 class AcmeSettings(BaseModel):
     """How this organization reaches Sectigo's ACME service (DV)."""
 
-    directory_url: str = Field(examples=["https://acme.sectigo.com/v2/DV"])
-    contact_email: str | None = None
-    eab_kid: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    directory_url: Url = Field(examples=["https://acme.sectigo.com/v2/DV"])
+    contact_email: Email | None = None
+    eab_kid: Text | None = None
     eab_from_scm: bool = Field(
         default=False,
         description="obtain the EAB kid and HMAC key from SCM's ACME accounts of scm.org_id",
     )
-    scm_acme_server: str | None = Field(
+    scm_acme_server: Url | None = Field(
         default=None,
         description="with eab_from_scm: the ACME server as SCM names it (default: directory_url)",
     )
     challenge_types: list[Literal["http-01", "dns-01"]] = Field(
-        default_factory=lambda: ["http-01", "dns-01"]
+        default_factory=lambda: ["http-01", "dns-01"], min_length=1, max_length=2
     )
-    ca_bundle: str | None = Field(default=None, description="extra PEM roots for the ACME server")
-    preferred_chain: str | None = None
+    ca_bundle_pem: CertificatesPem | None = Field(
+        default=None, description="extra roots for the ACME server's TLS certificate, PEM"
+    )
+    preferred_chain: Text | None = None
 
 
 class AcmeSettingsIn(AcmeSettings):
-    eab_hmac_key: SecretStr | None = Field(default=None, description="write-only, base64url")
+    eab_hmac_key: SecretStr | None = Field(
+        default=None, max_length=1024, description="write-only, base64url"
+    )
 
 
 class AcmeSettingsOut(AcmeSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog.names import name_problem, normalise
 from app.catalog.policy import OrgPolicy
 from app.catalog.products import Backend
+from app.crypto.pem import key_matches_certificate
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
 from app.dns.org_settings import apply_dns, public_settings, runtime_config
 from app.egress.policy import EgressPolicy
 from app.errors import Conflict, NotFound, Unprocessable
 from app.http.pages import DEFAULT_LIMIT, keyset_page
-from app.organizations.ca_hosts import check_ca_url
 from app.organizations.models import Organization
 from app.organizations.schemas import (
     AcmeSettingsIn,
@@ -29,7 +30,6 @@ from app.organizations.schemas import (
     ScmSettingsIn,
     ScmSettingsOut,
 )
-from app.settings import Settings
 
 
 async def get_organization(session: AsyncSession, org_id: str, tenant_id: str) -> Organization:
@@ -72,14 +72,15 @@ def _domains(domains: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
-def _apply_scm(org: Organization, scm: ScmSettingsIn, box: SecretBox, settings: Settings) -> None:
-    check_ca_url(scm.base_url, "body.scm.base_url", settings)
+def _apply_scm(org: Organization, scm: ScmSettingsIn, box: SecretBox, egress: EgressPolicy) -> None:
+    egress.check_url(scm.base_url, field="body.scm.base_url")
     if scm.token_url:
-        check_ca_url(scm.token_url, "body.scm.token_url", settings)
+        egress.check_url(scm.token_url, field="body.scm.token_url")
     secret = scm.password or scm.client_secret
-    org.scm = scm.model_dump(exclude={"password", "client_secret"})
+    org.scm = scm.model_dump(exclude={"password", "client_secret", "client_key_pem"})
     if secret is not None:
         org.scm_secret = box.encrypt(secret.get_secret_value(), context=f"org:{org.id}:scm")
+    _apply_client_key(org, scm, box)
     if org.scm_secret is None and scm.auth_style != "client_cert":
         needed = "password" if scm.auth_style == "header" else "client_secret"
         raise Unprocessable.field(
@@ -87,10 +88,35 @@ def _apply_scm(org: Organization, scm: ScmSettingsIn, box: SecretBox, settings: 
         )
 
 
+def _apply_client_key(org: Organization, scm: ScmSettingsIn, box: SecretBox) -> None:
+    """The client key follows its certificate: a new key is stored, a kept key must fit the
+    new certificate, and no certificate means no key."""
+    context = f"org:{org.id}:scm-client-key"
+    if scm.client_cert_pem is None:
+        org.scm_client_key_secret = None
+    elif scm.client_key_pem is not None:
+        org.scm_client_key_secret = box.encrypt(
+            scm.client_key_pem.get_secret_value(), context=context
+        )
+    elif org.scm_client_key_secret is not None:
+        kept = box.decrypt_str(org.scm_client_key_secret, context=context)
+        if not key_matches_certificate(kept, scm.client_cert_pem):
+            raise Unprocessable.field(
+                "body.scm.client_key_pem", "the stored key does not fit this certificate"
+            )
+    if scm.auth_style == "client_cert":
+        if scm.client_cert_pem is None:
+            raise Unprocessable.field("body.scm.client_cert_pem", "required for client_cert")
+        if org.scm_client_key_secret is None:
+            raise Unprocessable.field("body.scm.client_key_pem", "required for client_cert")
+
+
 def _apply_acme(
-    org: Organization, acme: AcmeSettingsIn, box: SecretBox, settings: Settings
+    org: Organization, acme: AcmeSettingsIn, box: SecretBox, egress: EgressPolicy
 ) -> None:
-    check_ca_url(acme.directory_url, "body.acme.directory_url", settings, https_only=True)
+    if not acme.directory_url.lower().startswith("https://"):
+        raise Unprocessable.field("body.acme.directory_url", "must use https")
+    egress.check_url(acme.directory_url, field="body.acme.directory_url")
     org.acme = acme.model_dump(exclude={"eab_hmac_key"})
     if acme.eab_hmac_key is not None:
         org.acme_eab_secret = box.encrypt(
@@ -105,15 +131,14 @@ async def create_organization(
     tenant_id: str,
     body: OrganizationCreate,
     box: SecretBox,
-    settings: Settings,
-    egress: EgressPolicy | None = None,
+    egress: EgressPolicy,
 ) -> Organization:
     org = Organization(tenant_id=tenant_id, name=body.name)
     _apply_policy(org, body.model_dump(exclude={"name", "scm", "acme", "dns"}))
     if body.scm:
-        _apply_scm(org, body.scm, box, settings)
+        _apply_scm(org, body.scm, box, egress)
     if body.acme:
-        _apply_acme(org, body.acme, box, settings)
+        _apply_acme(org, body.acme, box, egress)
     if body.dns:
         await apply_dns(org, body.dns, box, egress)
     await _save(session, org)
@@ -125,8 +150,7 @@ async def update_organization(
     org: Organization,
     body: OrganizationUpdate,
     box: SecretBox,
-    settings: Settings,
-    egress: EgressPolicy | None = None,
+    egress: EgressPolicy,
 ) -> Organization:
     changes = body.model_dump(exclude_unset=True, exclude={"scm", "acme", "dns"})
     if "name" in changes:
@@ -134,9 +158,9 @@ async def update_organization(
     _apply_policy(org, changes)
     _clear_nulled_settings(org, body)
     if body.scm:
-        _apply_scm(org, body.scm, box, settings)
+        _apply_scm(org, body.scm, box, egress)
     if body.acme:
-        _apply_acme(org, body.acme, box, settings)
+        _apply_acme(org, body.acme, box, egress)
     if body.dns:
         await apply_dns(org, body.dns, box, egress)
     org.updated_at = utcnow()
@@ -152,7 +176,7 @@ def _clear_nulled_settings(org: Organization, body: OrganizationUpdate) -> None:
     if "scm" in nulled:
         if org.acme and org.acme.get("eab_from_scm") and "acme" not in nulled:
             raise Unprocessable.field("body.scm", "acme.eab_from_scm needs the SCM settings")
-        org.scm, org.scm_secret = None, None
+        org.scm, org.scm_secret, org.scm_client_key_secret = None, None, None
     if "acme" in nulled:
         org.acme, org.acme_eab_secret = None, None
     if "dns" in nulled:
@@ -221,8 +245,16 @@ def to_public(org: Organization, public_base_url: str) -> OrganizationPublic:
         acme_directory_url=f"{public_base_url.rstrip('/')}/acme/{org.id}/directory",
         name=org.name,
         sandbox=org.sandbox,
-        scm=ScmSettingsOut(**org.scm, secret_set=org.scm_secret is not None) if org.scm else None,
-        acme=AcmeSettingsOut(**org.acme, eab_hmac_key_set=org.acme_eab_secret is not None)
+        scm=ScmSettingsOut(
+            **_known(org.scm, ScmSettingsOut),
+            secret_set=org.scm_secret is not None,
+            client_key_set=org.scm_client_key_secret is not None,
+        )
+        if org.scm
+        else None,
+        acme=AcmeSettingsOut(
+            **_known(org.acme, AcmeSettingsOut), eab_hmac_key_set=org.acme_eab_secret is not None
+        )
         if org.acme
         else None,
         dns=public_settings(org),
@@ -238,6 +270,11 @@ def to_public(org: Organization, public_base_url: str) -> OrganizationPublic:
         created_at=org.created_at,
         updated_at=org.updated_at,
     )
+
+
+def _known(stored: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
+    # Rows written before a setting was removed may still hold it: answer what is known.
+    return {k: v for k, v in stored.items() if k in schema.model_fields}
 
 
 def org_policy(org: Organization) -> OrgPolicy:
@@ -257,6 +294,10 @@ def scm_backend_config(org: Organization, box: SecretBox) -> dict[str, Any]:
     if org.scm_secret:
         secret = box.decrypt_str(org.scm_secret, context=f"org:{org.id}:scm")
         config["client_secret" if config.get("auth_style") == "oauth" else "password"] = secret
+    if org.scm_client_key_secret:
+        config["client_key_pem"] = box.decrypt_str(
+            org.scm_client_key_secret, context=f"org:{org.id}:scm-client-key"
+        )
     return {k: v for k, v in config.items() if v is not None}
 
 

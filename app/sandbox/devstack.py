@@ -29,7 +29,7 @@ import httpx
 from app.demo import SANDBOX_ORGANIZATION, SandboxWiring
 from app.sandbox.pebble import PebblePorts, PebbleSandbox, start_pebble_sandbox, stop_process
 from app.sandbox.ports import require_free
-from app.settings import Settings
+from app.settings import EgressSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,15 @@ class DevStack:
         env.setdefault("CERTBROKER_PUBLIC_BASE_URL", self.config.api_url)
         env.setdefault("CERTBROKER_AUTH__ISSUER", self.config.api_url)
         env["CERTBROKER_SANDBOX_MODE"] = "true"
+        # The simulators listen on 127.0.0.1 (SCM over http, pebble on its own port): the
+        # sandbox opens exactly that address to organizations' CA URLs and nothing more.
+        env.setdefault(
+            "CERTBROKER_EGRESS__CA_HOST_ALLOWLIST",
+            json.dumps([*EgressSettings().ca_host_allowlist, "127.0.0.1"]),
+        )
+        env.setdefault("CERTBROKER_EGRESS__ALLOWED_NETWORKS", '["127.0.0.1/32"]')
+        env.setdefault("CERTBROKER_EGRESS__CA_ALLOW_HTTP", "true")
+        env.setdefault("CERTBROKER_EGRESS__CA_ANY_PORT", "true")
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.config.env)
         return env

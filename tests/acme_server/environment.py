@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -73,7 +74,7 @@ class AcmeEnv:
             "eab_kid": pebble.eab_kid,
             "eab_hmac_key": pebble.eab_keys[pebble.eab_kid],
             "contact_email": "pki@example.com",
-            "ca_bundle": pebble.ca_bundle,
+            "ca_bundle_pem": Path(pebble.ca_bundle).read_text(),
             "challenge_types": ["http-01"],
         }
 

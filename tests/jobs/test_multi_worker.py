@@ -243,3 +243,23 @@ async def test_reconcilers_side_by_side_restage_an_expired_claim_once(
             )
         ).all()
     assert sorted(m.enqueue_seq for m in messages) == [seq, seq + 1]
+
+
+async def test_an_execution_whose_job_was_taken_over_is_stopped(
+    cluster: tuple[Settings, Runtime],
+) -> None:
+    """A worker stalled past its lease finds at its next heartbeat that another worker claimed
+    the job meanwhile: its own execution is cancelled instead of carrying on beside the other."""
+    _, runtime = cluster
+    async with session_scope(runtime.sessions) as session:
+        job = await enqueue_job(session, "test.hang_once", tenant_id="t-multi")
+        job.state = JobState.RUNNING
+        job.claimed_by = "another-worker"
+        job.attempts = 2
+    liveness = Liveness(runtime, "stalled-worker")
+    execution = asyncio.create_task(asyncio.sleep(3600))
+    liveness.hold(job.id, 1, execution)  # its claim was attempt 1; attempt 2 is the other's
+    assert await liveness.heartbeat_once() == 0
+    await asyncio.sleep(0)
+    assert execution.cancelled() and liveness.was_taken_over(job.id)
+    assert (await load(runtime, job.id)).claimed_by == "another-worker"

@@ -10,12 +10,14 @@ from sqlmodel import SQLModel
 from app.crypto.rotation import ENCRYPTED_COLUMNS, reencrypt_all
 from app.crypto.secretbox import SecretBox
 from app.db import create_engine, session_factory, session_scope
+from app.egress.policy import EgressPolicy
 from app.models import import_all_models
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationCreate
 from app.organizations.service import create_organization
-from app.settings import Settings
+from app.settings import EgressSettings
 from app.tenants.service import create_tenant
+from tests.fixtures.app import TEST_EGRESS
 
 
 def test_every_secret_column_is_registered() -> None:
@@ -42,7 +44,7 @@ async def test_reencrypt_moves_values_to_the_active_key(tmp_path: Path) -> None:
     sessions = session_factory(engine)
     old_key, new_key = os.urandom(32), os.urandom(32)
     old = SecretBox({"old": old_key}, "old")
-    settings = Settings(_env_file=None, env="test")
+    egress = EgressPolicy(EgressSettings(**TEST_EGRESS))  # the body's SCM is on 127.0.0.1
     body = OrganizationCreate(
         name="rotation",
         allowed_domains=["example.com"],
@@ -62,7 +64,7 @@ async def test_reencrypt_moves_values_to_the_active_key(tmp_path: Path) -> None:
     )
     async with session_scope(sessions) as session:
         tenant = await create_tenant(session, "rotation")
-        org = await create_organization(session, tenant.id, body, old, settings)
+        org = await create_organization(session, tenant.id, body, old, egress)
         org_id = org.id
 
     rotated = SecretBox({"old": old_key, "new": new_key}, "new")

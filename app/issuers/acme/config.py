@@ -20,7 +20,7 @@ class AcmeConfig(BaseModel):
     challenge_types preference order; wildcards always use dns-01
     dns_provider, dns_config   a DnsProviderRegistry name and its settings, for dns-01
     webroot         also write HTTP-01 tokens under <webroot>/.well-known/acme-challenge/
-    ca_bundle       PEM text or path of extra roots to trust for the ACME server (test CAs)
+    ca_bundle_pem   PEM text of extra roots to trust for the ACME server (test CAs)
     account_scope   which account key to use at this directory, normally the organization id
     account_key_type   "ec256" (ES256, default) or "rsa2048" (RS256) for new accounts
     preferred_chain    issuer common name of the chain's top certificate, to pick an alternate
@@ -37,7 +37,7 @@ class AcmeConfig(BaseModel):
     dns_provider: str | None = None
     dns_config: dict[str, Any] = Field(default_factory=dict)
     webroot: str | None = None
-    ca_bundle: str | None = None
+    ca_bundle_pem: str | None = None
     account_scope: str = "default"
     account_key_type: Literal["ec256", "rsa2048"] = "ec256"
     preferred_chain: str | None = None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
+from typing import Any
 
 import httpx
 
+from app.crypto.pem import client_context
+from app.egress.http import pinned_client
+from app.egress.policy import EgressPolicy
 from app.issuers.acme.accounts import AcmeAccountStore
 from app.issuers.acme.client import AcmeAccount, AcmeClient
 from app.issuers.acme.config import AcmeConfig
@@ -17,30 +20,27 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8)
 
 
-def ssl_context(ca_bundle: str) -> ssl.SSLContext:
-    """System roots plus `ca_bundle` (PEM text, or a path to a PEM file)."""
-    context = ssl.create_default_context()
-    if "-----BEGIN" in ca_bundle:
-        context.load_verify_locations(cadata=ca_bundle)
-    else:
-        context.load_verify_locations(cafile=str(Path(ca_bundle)))
-    return context
-
-
 class AcmeConnections:
     """Builds each httpx client once: the shared one for public CAs, a dedicated one per
-    extra trust bundle (httpx fixes TLS trust per client)."""
+    extra trust bundle (httpx fixes TLS trust per client). With `egress`, every client is
+    pinned by the policy and checks each request's URL against the CA rules."""
 
-    def __init__(self, accounts: AcmeAccountStore, http: httpx.AsyncClient | None) -> None:
+    def __init__(
+        self,
+        accounts: AcmeAccountStore,
+        http: httpx.AsyncClient | None,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         self.registrar = AccountRegistrar(accounts)
-        self._shared = http
+        self._shared = http if egress is None else None
+        self._egress = egress
         self._owned: dict[str | None, httpx.AsyncClient] = {}
         self._clients: dict[tuple[str, str | None], AcmeClient] = {}
 
     def client(self, config: AcmeConfig) -> AcmeClient:
-        key = (config.directory_url, config.ca_bundle)
+        key = (config.directory_url, config.ca_bundle_pem)
         if key not in self._clients:
-            self._clients[key] = AcmeClient(self._http(config.ca_bundle), config.directory_url)
+            self._clients[key] = AcmeClient(self._http(config.ca_bundle_pem), config.directory_url)
         return self._clients[key]
 
     async def open(self, config: AcmeConfig) -> tuple[AcmeClient, AcmeAccount]:
@@ -57,11 +57,17 @@ class AcmeConnections:
         if ca_bundle is None and self._shared is not None:
             return self._shared
         if ca_bundle not in self._owned:
-            verify: ssl.SSLContext | bool = ssl_context(ca_bundle) if ca_bundle else True
-            self._owned[ca_bundle] = httpx.AsyncClient(
-                verify=verify,
-                timeout=TIMEOUT,
-                limits=LIMITS,
-                headers={"User-Agent": "certbroker-acme/0.1"},
+            verify: ssl.SSLContext | bool = client_context(ca_bundle) if ca_bundle else True
+            options: dict[str, Any] = {
+                "timeout": TIMEOUT,
+                "limits": LIMITS,
+                "headers": {"User-Agent": "certbroker-acme/0.1"},
+            }
+            self._owned[ca_bundle] = (
+                pinned_client(
+                    self._egress, field="acme.directory_url", kind="ca", verify=verify, **options
+                )
+                if self._egress is not None
+                else httpx.AsyncClient(verify=verify, **options)
             )
         return self._owned[ca_bundle]

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from app.dns.base import DnsProvider, DnsProviderRegistry
 from app.dns.errors import DnsProviderError
+from app.egress.policy import EgressPolicy, EgressRefused, EgressUnresolved
 from app.issuers.acme.accounts import AcmeAccountStore
 from app.issuers.acme.certificates import download_preferred_chain, issued_certificate
 from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
@@ -73,8 +74,9 @@ class AcmeIssuer:
         dns_providers: DnsProviderRegistry | None = None,
         checkpoint: Checkpoint | None = None,
         poll_budget: float = 2.0,
+        egress: EgressPolicy | None = None,
     ) -> None:
-        self.connections = AcmeConnections(accounts, http)
+        self.connections = AcmeConnections(accounts, http, egress)
         self.http01 = http01
         self.dns_providers = dns_providers
         self.checkpoint = checkpoint
@@ -97,6 +99,15 @@ class AcmeIssuer:
             client, account = await self.connections.open(config)
             solver = self._solver(config)
             return await self._advance(request, config, client, account, solver, state)
+        except EgressUnresolved as exc:
+            return StepResult(
+                StepOutcome.PENDING, state, retry_after=TRANSIENT_RETRY, reason=exc.reason
+            )
+        except EgressRefused as exc:
+            log.warning("request %s: %s", request.request_id, exc.detail)
+            return StepResult(
+                StepOutcome.FAILED, state, reason=f"refused by the egress policy: {exc.reason}"
+            )
         except AcmeError as exc:
             if await self.connections.registrar.refresh_if_stale(config):
                 # Another process rolled the key over: the next step uses the stored one.

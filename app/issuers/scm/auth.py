@@ -18,6 +18,7 @@ from typing import Protocol
 import httpx
 from pydantic import SecretStr
 
+from app.crypto.pem import client_context
 from app.issuers.scm.errors import (
     ScmAuthError,
     ScmProtocolError,
@@ -70,7 +71,8 @@ class ClientCertAuth:
     """TLS client certificate (carried by the httpx client) + `login`/`customerUri` headers.
 
     The base URL must use the `/private/api` prefix; `ssl_context()` builds what the shared
-    httpx client needs to present the certificate.
+    httpx client needs to present the certificate. Certificate and key are PEM text from the
+    organization's settings (the key decrypted from its own column), never file paths.
     """
 
     style = "client_cert"
@@ -79,20 +81,19 @@ class ClientCertAuth:
         self,
         login: str,
         customer_uri: str,
-        cert_file: str,
-        key_file: str | None = None,
-        ca_file: str | None = None,
+        cert_pem: str,
+        key_pem: SecretStr | None = None,
+        ca_bundle_pem: str | None = None,
     ) -> None:
         self.login = login
         self.customer_uri = customer_uri
-        self.cert_file = cert_file
-        self.key_file = key_file
-        self.ca_file = ca_file
+        self.cert_pem = cert_pem
+        self._key_pem = key_pem
+        self.ca_bundle_pem = ca_bundle_pem
 
     def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.ca_file)
-        context.load_cert_chain(self.cert_file, self.key_file)
-        return context
+        key = self._key_pem.get_secret_value() if self._key_pem else None
+        return client_context(self.ca_bundle_pem, self.cert_pem, key)
 
     async def headers(self, http: httpx.AsyncClient) -> dict[str, str]:
         return {"login": self.login, "customerUri": self.customer_uri}
@@ -101,7 +102,7 @@ class ClientCertAuth:
         return False
 
     def __repr__(self) -> str:
-        return f"ClientCertAuth(login={self.login!r}, cert_file={self.cert_file!r})"
+        return f"ClientCertAuth(login={self.login!r}, customer_uri={self.customer_uri!r})"
 
 
 class OAuthAuth:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ssl
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from app.crypto.pem import client_context
 from app.issuers.scm.auth import ClientCertAuth, HeaderAuth, OAuthAuth, ScmAuth
 
 DEFAULT_TOKEN_URL = (
@@ -27,9 +29,9 @@ class ScmBackendConfig(BaseModel):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     token_url: str = DEFAULT_TOKEN_URL
-    client_cert_file: str | None = None  # PEM certificate (may include the key)
-    client_key_file: str | None = None
-    ca_file: str | None = None  # trust anchors for SCM's TLS certificate; system store if None
+    client_cert_pem: str | None = None  # the client certificate (and its chain), PEM text
+    client_key_pem: SecretStr | None = None  # its private key, PEM text
+    ca_bundle_pem: str | None = None  # extra roots for SCM's TLS certificate, PEM text
     org_id: int  # SCM organization or department id to enroll under
     profile_overrides: dict[str, int] = Field(default_factory=dict)  # product code -> profile id
     custom_fields: dict[str, str] = Field(default_factory=dict)
@@ -44,7 +46,7 @@ class ScmBackendConfig(BaseModel):
         needed = {
             "header": ("login", "password", "customer_uri"),
             "oauth": ("client_id", "client_secret"),
-            "client_cert": ("login", "customer_uri", "client_cert_file"),
+            "client_cert": ("login", "customer_uri", "client_cert_pem", "client_key_pem"),
         }[self.auth_style]
         missing = [name for name in needed if not getattr(self, name)]
         if missing:
@@ -60,23 +62,31 @@ class ScmBackendConfig(BaseModel):
         if self.auth_style == "oauth":
             assert self.client_id and self.client_secret
             return OAuthAuth(self.client_id, self.client_secret, self.token_url)
-        assert self.login and self.customer_uri and self.client_cert_file
+        assert self.login and self.customer_uri and self.client_cert_pem
         return ClientCertAuth(
-            self.login, self.customer_uri, self.client_cert_file, self.client_key_file, self.ca_file
-        )
+            self.login, self.customer_uri, self.client_cert_pem, self.client_key_pem,
+            self.ca_bundle_pem,
+        )  # fmt: skip
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context this configuration needs, or None for the system's defaults."""
+        if self.auth_style == "client_cert":
+            return self.build_auth().ssl_context()  # type: ignore[attr-defined]
+        return client_context(self.ca_bundle_pem) if self.ca_bundle_pem else None
 
     def client_key(self) -> tuple[str, ...]:
         """Identifies one SCM endpoint + identity; secrets enter only as a digest."""
-        secret = self.password or self.client_secret
-        digest = hashlib.sha256(secret.get_secret_value().encode()).hexdigest() if secret else ""
+        secrets = [s.get_secret_value() for s in (self.password, self.client_secret) if s]
+        secrets += [self.client_key_pem.get_secret_value()] if self.client_key_pem else []
+        digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest() if secrets else ""
+        pems = "\0".join((self.client_cert_pem or "", self.ca_bundle_pem or ""))
         return (
             self.base_url.rstrip("/"),
             self.auth_style,
             self.login or "",
             self.customer_uri or "",
             self.client_id or "",
-            self.client_cert_file or "",
             self.token_url if self.auth_style == "oauth" else "",
-            self.ca_file or "",
+            hashlib.sha256(pems.encode()).hexdigest(),
             digest,
         )

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from app.egress.policy import EgressRefused, EgressUnresolved
 from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome, StepResult
 from app.issuers.scm.chain import to_pem
 from app.issuers.scm.client import ScmClient
@@ -31,6 +32,7 @@ from app.issuers.scm.errors import (
     ScmPendingError,
     ScmProtocolError,
     ScmRateLimitedError,
+    ScmTransportError,
     ScmValidationError,
 )
 from app.issuers.scm.pool import ScmClientPool
@@ -79,7 +81,7 @@ class ScmIssuer:
     def __init__(
         self, pool: ScmClientPool | None = None, catalog: ProfileCatalog | None = None
     ) -> None:
-        self.pool = pool or ScmClientPool()
+        self.pool = pool if pool is not None else ScmClientPool()  # an empty pool is falsy
         self.catalog = catalog or ProfileCatalog()
 
     async def aclose(self) -> None:
@@ -106,6 +108,10 @@ class ScmIssuer:
             return _failed(state, str(exc))
         except ScmError as exc:
             return _from_error(state, exc)
+        except EgressRefused as exc:
+            return _failed(state, f"refused by the egress policy: {exc.reason}")
+        except EgressUnresolved as exc:
+            return _from_error(state, ScmTransportError(exc.reason))
 
     async def _enroll(
         self,

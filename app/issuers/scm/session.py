@@ -59,7 +59,7 @@ class ScmSession:
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._owns_http = http is None
         if http is None:
-            if isinstance(auth, ClientCertAuth):
+            if isinstance(auth, ClientCertAuth) and not isinstance(verify, ssl.SSLContext):
                 verify = auth.ssl_context()
             elif isinstance(verify, str):
                 verify = ssl.create_default_context(cafile=verify)

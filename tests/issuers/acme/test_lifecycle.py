@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -133,10 +132,9 @@ async def test_cancel_deactivates_authorizations_and_removes_responses(
     assert authz.status == "deactivated"
 
 
-async def test_short_lived_certificates_and_pem_ca_bundle(issuer, pebble_factory):
+async def test_short_lived_certificates(issuer, pebble_factory):
     short = pebble_factory(validity_seconds=3600)
-    pem_text = Path(short.ca_bundle).read_text()
-    config = short.backend_config(ca_bundle=pem_text)  # PEM text instead of a path
+    config = short.backend_config()
     result = await drive(issuer, make_request([unique_name()], config))
     issued = result.certificate
     assert 3500 <= (issued.not_after - issued.not_before).total_seconds() <= 3700

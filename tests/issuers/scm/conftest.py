@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from pydantic import SecretStr
 
 from app.issuers.scm import ClientCertAuth, HeaderAuth, OAuthAuth, RetryPolicy, ScmClient
 
@@ -49,9 +50,9 @@ def mtls_client(sandbox) -> ScmClient:
     auth = ClientCertAuth(
         sandbox.login,
         sandbox.customer_uri,
-        str(sandbox.client_cert_path),
-        str(sandbox.client_key_path),
-        str(sandbox.ca_bundle_path),
+        sandbox.client_cert_path.read_text(),
+        SecretStr(sandbox.client_key_path.read_text()),
+        sandbox.ca_bundle_path.read_text(),
     )
     return ScmClient(sandbox.private_base_url, auth, retry=FAST_RETRY)
 

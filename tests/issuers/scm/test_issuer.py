@@ -260,9 +260,9 @@ async def test_other_auth_styles_issue(issuer, sandbox, unique_cn, style):
         config = {
             "auth_style": "client_cert",
             "base_url": sandbox.private_base_url,
-            "client_cert_file": str(sandbox.client_cert_path),
-            "client_key_file": str(sandbox.client_key_path),
-            "ca_file": str(sandbox.ca_bundle_path),
+            "client_cert_pem": sandbox.client_cert_path.read_text(),
+            "client_key_pem": sandbox.client_key_path.read_text(),
+            "ca_bundle_pem": sandbox.ca_bundle_path.read_text(),
         }
     request = issue_request(sandbox, unique_cn, "positivessl", **config)
     result = await drive(issuer, request)

@@ -59,7 +59,8 @@ def test_config_checks_credentials_per_style_and_hides_secrets():
             auth_style="client_cert",
             login="l",
             customer_uri="c",
-            client_cert_file="/c.pem",
+            client_cert_pem="-----BEGIN CERTIFICATE-----",
+            client_key_pem="-----BEGIN PRIVATE KEY-----",
             org_id=1,
         )
     config = ScmBackendConfig(

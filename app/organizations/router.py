@@ -102,9 +102,7 @@ async def update_organization(
 ) -> OrganizationPublic:
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    org = await service.update_organization(
-        session, org, body, runtime.secretbox, runtime.egress
-    )
+    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.egress)
     return service.to_public(org, runtime.settings.public_base_url)
 
 

@@ -11,6 +11,7 @@ def register_job_handlers() -> None:
     import app.approvals.jobs
     import app.certificates.jobs
     import app.domains.jobs
+    import app.domains.sync
     import app.inventory.jobs
     import app.lifecycle.jobs
     import app.webhooks.jobs  # noqa: F401

@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -535,7 +536,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rows = ", ".join(f"{table} {len(keys)}" for table, keys in tables.items())
             print(f"  rows one {level} order writes: {rows}")
 
+        spy = None
+        if args.py_spy:  # collapsed stacks of the API processes over the accept runs
+            spy = loadgen.Process(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(broker.pid),
+                 "--subprocesses", "--format", "raw", "--rate", "200", "--nonblocking",
+                 "--output", args.py_spy],
+                env, workdir / "py-spy.log",
+            )  # fmt: skip
+            await asyncio.sleep(1.0)
         broker_results = await run_accept("broker", base, bearer, bodies, args, broker.cpu)
+        if spy is not None:
+            spy.stop(signal.SIGINT)
+            print(f"  py-spy: {args.py_spy}")
 
         if args.list_count:
             load_s = await load_inventory(db.dsn, setup, args.list_count)
@@ -632,6 +645,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-processes", type=int, default=1)
     parser.add_argument("--list-count", type=int, default=1_000_000)
     parser.add_argument("--list-runs", type=int, default=50)
+    parser.add_argument(
+        "--py-spy", metavar="FILE", help="profile the API processes (py-spy, collapsed stacks)"
+    )
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)

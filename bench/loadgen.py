@@ -130,10 +130,10 @@ class Process:
     def cpu(self) -> float:
         return tree_cpu(self.proc.pid)
 
-    def stop(self) -> None:
+    def stop(self, how: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                os.killpg(self.proc.pid, how)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

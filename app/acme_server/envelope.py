@@ -109,6 +109,7 @@ async def finish(runtime: Runtime, directory: Directory | None, answer: AcmeAnsw
 
 def problem_answer(problem: AcmeProblem) -> AcmeAnswer:
     headers = {"Retry-After": "5"} if problem.kind == "rateLimited" else {}
+    headers.update(problem.headers)
     return AcmeAnswer(
         problem.status, problem.document(), headers, media_type="application/problem+json"
     )

@@ -34,8 +34,7 @@ async def open_approval(
         requested_by=requested_by,
         expires_at=utcnow() + dt.timedelta(hours=org.approval_timeout_hours),
     )
-    session.add(approval)
-    await session.flush()
+    session.add(approval)  # inserted with the rest at the request's flush
     await enqueue_job(
         session,
         EXPIRE_JOB,
@@ -43,6 +42,7 @@ async def open_approval(
         subject=("approval", approval.id),
         dedupe_key=f"{EXPIRE_JOB}:{approval.id}",
         run_at=approval.expires_at,
+        new_subject=True,  # the approval is new: no job can exist under its key
     )
     emit(session, approval.tenant_id, EventType.APPROVAL_PENDING, approval_data(approval))
     return approval

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.names import covered_by, normalise
@@ -63,8 +64,16 @@ async def ensure_domain(session: AsyncSession, org: Organization, name: str) -> 
     if existing is not None:
         return existing
     domain = Domain(tenant_id=org.tenant_id, organization_id=org.id, name=name)
-    session.add(domain)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(domain)
+            await session.flush()
+    except IntegrityError:
+        # Registered meanwhile (the API, an order or the SCM domain sync): use that one.
+        existing = (await _domains_named(session, org, {name})).get(name)
+        if existing is None:
+            raise
+        return existing
     return domain
 
 

@@ -168,6 +168,11 @@ class DevStack:
         env.setdefault("CERTBROKER_EGRESS__ALLOWED_NETWORKS", '["127.0.0.1/32"]')
         env.setdefault("CERTBROKER_EGRESS__CA_ALLOW_HTTP", "true")
         env.setdefault("CERTBROKER_EGRESS__CA_ANY_PORT", "true")
+        # The broker's own ACME directories check clients' challenges through challtestsrv too,
+        # so every name resolves to this machine.
+        env.setdefault(
+            "CERTBROKER_ACME_SERVER__RESOLVERS", f'["127.0.0.1:{self.config.pebble.dns}"]'
+        )
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.config.env)
         return env
@@ -310,6 +315,9 @@ class DevStack:
             f"  approver          {self.credentials['approver']['client_id']}",
             f"  organization      {SANDBOX_ORGANIZATION!r}"
             f" {self.credentials.get('sandbox_organization_id')} (sandbox: true)",
+            f"  its ACME server   {config.api_url}/acme/"
+            f"{self.credentials.get('sandbox_organization_id')}/directory (EAB keys:"
+            " POST /v1/organizations/{id}/acme-credentials)",
             "Ctrl-C stops everything.",
             "=" * 78,
             "",

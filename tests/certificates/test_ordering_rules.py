@@ -20,6 +20,7 @@ from tests.fixtures.e2e import (
     Tenant,
     create_org,
     scm_settings,
+    wait_for_domains,
     wait_for_status,
 )
 from tests.fixtures.scm_sandbox import ScmSandbox
@@ -152,6 +153,8 @@ async def test_unsupported_key_in_csr_and_missing_backend(tenant: Tenant, scm_or
 
 
 async def test_preflight_says_what_would_happen(tenant: Tenant, scm_org: dict) -> None:
+    # A new organization's domains are read from SCM, where example.com is pre-validated.
+    await wait_for_domains(tenant, scm_org["id"], {"example.com": "validated"})
     answer = await tenant.http.post(
         "/v1/certificates/preflight",
         json={
@@ -165,8 +168,7 @@ async def test_preflight_says_what_would_happen(tenant: Tenant, scm_org: dict) -
     plan = answer.json()
     assert plan["ok"] and plan["backend"] == "scm" and plan["approval_required"]
     assert plan["validation_level"] == "EV" and plan["term_days"] == 365
-    # A new organization: the broker has not seen example.com validated yet.
-    assert plan["names_needing_validation"] == ["example.com"]
+    assert plan["names_needing_validation"] == []
     bad = await tenant.http.post(
         "/v1/certificates/preflight",
         json={"organization_id": scm_org["id"], "product": "ev-ssl", "common_name": "x.evil.net"},

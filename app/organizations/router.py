@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
-from app.dns.netpolicy import dns_egress_check
 from app.domains.sync import queue_domain_sync, request_domain_sync
 from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
@@ -49,7 +48,6 @@ async def create_organization(
         body,
         runtime.secretbox,
         runtime.egress,
-        dns_egress_check(runtime),
     )
     if org.scm:
         await queue_domain_sync(session, org)  # its domains as SCM knows them, pre-validated too
@@ -109,9 +107,7 @@ async def update_organization(
 ) -> OrganizationPublic:
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    org = await service.update_organization(
-        session, org, body, runtime.secretbox, runtime.egress, dns_egress_check(runtime)
-    )
+    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.egress)
     if org.scm and body.model_fields_set & {"scm", "allowed_domains"}:
         await queue_domain_sync(session, org)
     return service.to_public(org, runtime.settings.public_base_url)

@@ -189,6 +189,9 @@ class AcmeServerSettings(BaseModel):
     resolvers: list[str] = []
     validation_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     terms_of_service_url: str | None = None
+    # Signed requests a minute per EAB key (all its accounts together), a token bucket in Redis
+    # shared by every API process; rateLimited with Retry-After beyond it. 0 = off.
+    requests_per_minute: int = Field(default=1200, ge=0)
 
 
 class DnsCheckSettings(BaseModel):

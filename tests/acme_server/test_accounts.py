@@ -191,3 +191,18 @@ async def test_every_wrong_request_gets_its_problem(acme_env: AcmeEnv) -> None:
     late = await TinyAcme(acme_env.http, acme_env.directory(org["id"])).start()
     refused_late = await late.register(key["id"], key["hmac_key"])
     assert problem_type(refused_late) == "unauthorized"
+
+
+async def test_an_eab_keys_accounts_share_a_request_budget(acme_env: AcmeEnv) -> None:
+    org, key = await _org_with_key(acme_env)
+    client = await TinyAcme(acme_env.http, acme_env.directory(org["id"])).start()
+    assert (await client.register(key["id"], key["hmac_key"])).status_code == 201
+    settings = acme_env.settings.acme_server
+    saved, settings.requests_per_minute = settings.requests_per_minute, 3
+    try:
+        answers = [await client.post(client.kid, None) for _ in range(4)]
+    finally:
+        settings.requests_per_minute = saved
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    assert answers[3].status_code == 429 and problem_type(answers[3]) == "rateLimited"
+    assert int(answers[3].headers["Retry-After"]) >= 1 and answers[3].headers["Replay-Nonce"]

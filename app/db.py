@@ -87,7 +87,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         sync_engine: Engine = engine.sync_engine
         event.listen(sync_engine, "connect", _sqlite_pragmas)
         return engine
-    options: dict[str, Any] = {"pool_size": 20, "max_overflow": 10, **kwargs}
+    # Ten kept open (a shared server's connection slots are few), up to 30 under load.
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20, **kwargs}
     engine = create_async_engine(database_url, **options)
     _ping_after_idle(engine.sync_engine)
     return engine

@@ -78,7 +78,6 @@ async def bootstrap(env: dict[str, str]) -> dict[str, Any]:
     from app.auth.signing_keys import ensure_signing_key
     from app.clients.service import create_api_client
     from app.db import session_scope, utcnow
-    from app.demo import SandboxWiring
     from app.domains.models import Domain, DomainStatus
     from app.models import import_all_models
     from app.organizations.schemas import OrganizationCreate
@@ -88,11 +87,7 @@ async def bootstrap(env: dict[str, str]) -> dict[str, Any]:
     from app.tenants.service import create_tenant
 
     import_all_models()
-    settings = Settings(
-        database_url=env["CERTBROKER_DATABASE_URL"],
-        redis_url=env["CERTBROKER_REDIS_URL"],
-        jobs={"queue_name": env["CERTBROKER_JOBS__QUEUE_NAME"]},
-    )
+    settings: Settings = loadgen.settings_from(env)  # as the broker's processes read it
     runtime = Runtime.build(settings)
     try:
         async with session_scope(runtime.sessions) as session:
@@ -103,21 +98,31 @@ async def bootstrap(env: dict[str, str]) -> dict[str, Any]:
             approver, _ = await create_api_client(
                 session, tenant.id, "approver", [Scope.APPROVALS_WRITE.value]
             )
-            wiring = SandboxWiring(
-                scm_base_url="http://127.0.0.1:9/api",
-                acme_directory_url="https://127.0.0.1:9/dir",
-                acme_ca_bundle="",
-                eab_kid="bench",
-                eab_hmac_key="YmVuY2gtZWFiLWhtYWMta2V5LTMyLWJ5dGVzLWxvbmc",
-            )
-            wired = wiring.organization_settings(approver.client_id)
-            wired["acme"].pop("ca_bundle")
+            # Wired like the sandbox organization (nothing is called at accept time).
+            wired = {
+                "allowed_domains": sorted(set(DOMAINS.values())),
+                "scm": {
+                    "base_url": "http://127.0.0.1:9/api",
+                    "login": "bench",
+                    "password": "bench",
+                    "customer_uri": "bench",
+                    "org_id": 1234,
+                },
+                "acme": {
+                    "directory_url": "https://127.0.0.1:9/dir",
+                    "eab_kid": "bench",
+                    "eab_hmac_key": "YmVuY2gtZWFiLWhtYWMta2V5LTMyLWJ5dGVzLWxvbmc",
+                    "contact_email": "pki@example.com",
+                    "challenge_types": ["http-01"],
+                },
+                "approvers": {"EV": [approver.client_id]},
+            }
             org = await create_organization(
                 session,
                 tenant.id,
                 OrganizationCreate.model_validate({"name": "bench", **wired}),
                 runtime.secretbox,
-                runtime.settings,
+                runtime.egress,
             )
             now = utcnow()
             for name in sorted(set(DOMAINS.values())):

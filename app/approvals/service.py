@@ -35,7 +35,7 @@ async def open_approval(
         expires_at=utcnow() + dt.timedelta(hours=org.approval_timeout_hours),
     )
     session.add(approval)  # inserted with the rest at the request's flush
-    await enqueue_job(
+    deadline = await enqueue_job(
         session,
         EXPIRE_JOB,
         tenant_id=cert.tenant_id,
@@ -44,6 +44,8 @@ async def open_approval(
         run_at=approval.expires_at,
         new_subject=True,  # the approval is new: no job can exist under its key
     )
+    # Until a decision, the job that will act on the order is the approval's deadline.
+    cert.job_id = deadline.id
     emit(session, approval.tenant_id, EventType.APPROVAL_PENDING, approval_data(approval))
     return approval
 

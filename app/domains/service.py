@@ -161,14 +161,19 @@ async def begin_validation(
 async def start_validation_for_order(
     session: AsyncSession, cert: Certificate, org: Organization, bases: list[str]
 ) -> None:
+    """Validate each base domain the order waits for; the certificate's `job_id` becomes the
+    first validation's job (the one its answer can be followed by)."""
     method = ((org.scm or {}).get("dcv_mode") or "CNAME").lower()
     email = (org.scm or {}).get("dcv_email")
+    jobs: list[str | None] = []
     for base in bases:
         domain = await ensure_domain(session, org, base)
         current = await latest_validation(session, domain)
         if domain.status == DomainStatus.VALIDATING and current is not None:
-            continue  # already being validated; this order waits for the same result
-        await begin_validation(session, domain, method, email=email)
+            jobs.append(current.job_id)  # already being validated; the order waits for it
+            continue
+        jobs.append((await begin_validation(session, domain, method, email=email)).job_id)
+    cert.job_id = next((job for job in jobs if job), cert.job_id)
 
 
 def mark_validated(

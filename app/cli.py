@@ -166,7 +166,11 @@ def _dev(args: argparse.Namespace) -> None:
     from app.sandbox.devstack import DevStackConfig, run
 
     config = DevStackConfig(
-        var_dir=args.var_dir, host=args.host, api_port=args.port, scm_port=args.scm_port
+        var_dir=args.var_dir,
+        host=args.host,
+        api_port=args.port,
+        scm_port=args.scm_port,
+        worker_metrics_port=args.worker_metrics_port,
     )
     sys.exit(run(config))
 
@@ -256,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000, help="the API")
     dev.add_argument("--scm-port", type=int, default=8500)
+    dev.add_argument("--worker-metrics-port", type=int, default=9464, help="the worker's /metrics")
     dev.add_argument("--var-dir", type=Path, default=Path("var"))
     dev.set_defaults(func=_dev)
 

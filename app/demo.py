@@ -126,6 +126,7 @@ async def _wire_sandbox_organization(
 ) -> str:
     """Create the sandbox organization, or point the existing one at today's simulators."""
     from app.acme_state.models import AcmeAccountKey
+    from app.domains.sync import queue_domain_sync
     from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
     from app.organizations.service import (
         create_organization,
@@ -157,6 +158,9 @@ async def _wire_sandbox_organization(
         )
     org.sandbox = True
     session.add(org)
+    # The simulator's pre-validated domains (example.com, example.org) show in GET /v1/domains
+    # and preflight as soon as the worker has read them.
+    await queue_domain_sync(session, org)
     # Pebble forgets its accounts at every start: drop the stored account URL so the broker
     # registers its kept key again instead of using an account pebble no longer knows.
     await session.execute(

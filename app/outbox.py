@@ -51,8 +51,10 @@ def stage_job(session: AsyncSession, job: Job, run_at: dt.datetime | None = None
 async def nudge(redis: Redis, queue_name: str) -> None:
     """Wake the relay after a commit that staged work; losing a nudge only costs latency."""
     try:
-        await redis.lpush(queue_name + NUDGE_SUFFIX, b"1")
-        await redis.ltrim(queue_name + NUDGE_SUFFIX, 0, 0)
+        async with redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.lpush(queue_name + NUDGE_SUFFIX, b"1")
+            pipe.ltrim(queue_name + NUDGE_SUFFIX, 0, 0)
+            await pipe.execute()
     except Exception as exc:  # Redis down: the relay's own polling still finds the rows
         log.warning("outbox nudge failed: %s", type(exc).__name__)
 

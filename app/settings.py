@@ -86,7 +86,11 @@ class JobSettings(BaseModel):
     job_timeout_seconds: float = Field(default=300.0, gt=0)
     ca_call_timeout_seconds: float = Field(default=30.0, gt=0)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
-    max_concurrent_jobs: int = Field(default=50, ge=1, le=1000)
+    # A running job may hold two database connections at once (its own session and a nested
+    # one, the ACME account store's for instance), so twice this plus the relay, heartbeat and
+    # reconciler must fit in the pool (30, app/db.py); at 50 the jobs starved each other of
+    # connections (30 s pool timeouts) during a DV burst.
+    max_concurrent_jobs: int = Field(default=12, ge=1, le=1000)
     # The periodic schedules (renewals, expiry checks, inventory sync). The reconciler always
     # runs; tests switch the schedules off and drive those functions with their own clock.
     schedules_enabled: bool = True
@@ -189,6 +193,9 @@ class AcmeServerSettings(BaseModel):
     resolvers: list[str] = []
     validation_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     terms_of_service_url: str | None = None
+    # Signed requests a minute per EAB key (all its accounts together), a token bucket in Redis
+    # shared by every API process; rateLimited with Retry-After beyond it. 0 = off.
+    requests_per_minute: int = Field(default=1200, ge=0)
 
 
 class DnsCheckSettings(BaseModel):

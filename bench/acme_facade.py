@@ -43,7 +43,7 @@ async def lego_once(
     started = time.perf_counter()
     done = await run(
         [
-            "lego", "--server", server, "--eab", "--kid", kid, "--hmac", hmac,
+            "lego", "--server", server, "--eab", "--kid", kid, f"--hmac={hmac}",
             "--email", "bench@example.com", "--accept-tos", "--path", str(path),
             "--domains", name, "--dns", "exec", "--dns.disable-cp", "run",
         ],

@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -77,7 +78,6 @@ async def bootstrap(env: dict[str, str]) -> dict[str, Any]:
     from app.auth.signing_keys import ensure_signing_key
     from app.clients.service import create_api_client
     from app.db import session_scope, utcnow
-    from app.demo import SandboxWiring
     from app.domains.models import Domain, DomainStatus
     from app.models import import_all_models
     from app.organizations.schemas import OrganizationCreate
@@ -87,18 +87,7 @@ async def bootstrap(env: dict[str, str]) -> dict[str, Any]:
     from app.tenants.service import create_tenant
 
     import_all_models()
-    settings = Settings(
-        database_url=env["CERTBROKER_DATABASE_URL"],
-        redis_url=env["CERTBROKER_REDIS_URL"],
-        jobs={"queue_name": env["CERTBROKER_JOBS__QUEUE_NAME"]},
-        # The organization names CA endpoints on 127.0.0.1 (never contacted by the bench).
-        egress={
-            "ca_host_allowlist": ["127.0.0.1"],
-            "allowed_networks": ["127.0.0.1/32"],
-            "ca_allow_http": True,
-            "ca_any_port": True,
-        },
-    )
+    settings: Settings = loadgen.settings_from(env)  # as the broker's processes read it
     runtime = Runtime.build(settings)
     try:
         async with session_scope(runtime.sessions) as session:
@@ -109,14 +98,25 @@ async def bootstrap(env: dict[str, str]) -> dict[str, Any]:
             approver, _ = await create_api_client(
                 session, tenant.id, "approver", [Scope.APPROVALS_WRITE.value]
             )
-            wiring = SandboxWiring(
-                scm_base_url="http://127.0.0.1:9/api",
-                acme_directory_url="https://127.0.0.1:9/dir",
-                acme_ca_bundle="",
-                eab_kid="bench",
-                eab_hmac_key="YmVuY2gtZWFiLWhtYWMta2V5LTMyLWJ5dGVzLWxvbmc",
-            )
-            wired = wiring.organization_settings(approver.client_id)
+            # Wired like the sandbox organization (nothing is called at accept time).
+            wired = {
+                "allowed_domains": sorted(set(DOMAINS.values())),
+                "scm": {
+                    "base_url": "http://127.0.0.1:9/api",
+                    "login": "bench",
+                    "password": "bench",
+                    "customer_uri": "bench",
+                    "org_id": 1234,
+                },
+                "acme": {
+                    "directory_url": "https://127.0.0.1:9/dir",
+                    "eab_kid": "bench",
+                    "eab_hmac_key": "YmVuY2gtZWFiLWhtYWMta2V5LTMyLWJ5dGVzLWxvbmc",
+                    "contact_email": "pki@example.com",
+                    "challenge_types": ["http-01"],
+                },
+                "approvers": {"EV": [approver.client_id]},
+            }
             org = await create_organization(
                 session,
                 tenant.id,
@@ -541,7 +541,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rows = ", ".join(f"{table} {len(keys)}" for table, keys in tables.items())
             print(f"  rows one {level} order writes: {rows}")
 
+        spy = None
+        if args.py_spy:  # collapsed stacks of the API processes over the accept runs
+            spy = loadgen.Process(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(broker.pid),
+                 "--subprocesses", "--format", "raw", "--rate", "200", "--nonblocking",
+                 "--output", args.py_spy],
+                env, workdir / "py-spy.log",
+            )  # fmt: skip
+            await asyncio.sleep(1.0)
         broker_results = await run_accept("broker", base, bearer, bodies, args, broker.cpu)
+        if spy is not None:
+            spy.stop(signal.SIGINT)
+            print(f"  py-spy: {args.py_spy}")
 
         if args.list_count:
             load_s = await load_inventory(db.dsn, setup, args.list_count)
@@ -638,6 +650,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-processes", type=int, default=1)
     parser.add_argument("--list-count", type=int, default=1_000_000)
     parser.add_argument("--list-runs", type=int, default=50)
+    parser.add_argument(
+        "--py-spy", metavar="FILE", help="profile the API processes (py-spy, collapsed stacks)"
+    )
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)

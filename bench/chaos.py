@@ -193,11 +193,6 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
             "CERTBROKER_ENV": "development",
             "CERTBROKER_SANDBOX_MODE": "true",
-            # The simulators listen on 127.0.0.1: opened exactly as `make run` does.
-            "CERTBROKER_EGRESS__CA_HOST_ALLOWLIST": '["127.0.0.1"]',
-            "CERTBROKER_EGRESS__ALLOWED_NETWORKS": '["127.0.0.1/32"]',
-            "CERTBROKER_EGRESS__CA_ALLOW_HTTP": "true",
-            "CERTBROKER_EGRESS__CA_ANY_PORT": "true",
             "CERTBROKER_DATABASE_URL": f"postgresql+asyncpg://{host_part}/{self.database}",
             "CERTBROKER_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "CERTBROKER_PUBLIC_BASE_URL": self.api_url,

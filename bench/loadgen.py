@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -102,10 +103,44 @@ def broker_env(db: PgDatabase, prefix: str, **extra: str) -> dict[str, str]:
             "CERTBROKER_REDIS_URL": REDIS_URL,
             "CERTBROKER_JOBS__QUEUE_NAME": f"{prefix}:queue",
             "CERTBROKER_LOG_LEVEL": os.environ.get("CERTBROKER_LOG_LEVEL", "WARNING"),
+            # The per-client limit stays on (its Redis round trip is part of every request)
+            # but far above what one bench client sends.
+            "CERTBROKER_RATE_LIMIT_PER_MINUTE": "100000000",
         }
     )
+    env.update(egress_env())
     env.update(extra)
     return env
+
+
+def egress_env() -> dict[str, str]:
+    """The broker may call the local simulators and pebble on the loopback address, as the test
+    suite allows (production allows Sectigo's hosts only)."""
+    from app.settings import EgressSettings
+
+    return {
+        "CERTBROKER_EGRESS": json.dumps(
+            {
+                "ca_host_allowlist": [*EgressSettings().ca_host_allowlist, "127.0.0.1"],
+                "ca_allow_http": True,
+                "ca_any_port": True,
+                "allowed_networks": ["127.0.0.1/32"],
+            }
+        )
+    }
+
+
+def settings_from(env: dict[str, str]) -> Any:
+    """The broker's Settings as its processes started with `env` read them."""
+    from app.settings import Settings
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -130,10 +165,10 @@ class Process:
     def cpu(self) -> float:
         return tree_cpu(self.proc.pid)
 
-    def stop(self) -> None:
+    def stop(self, how: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                os.killpg(self.proc.pid, how)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -172,7 +172,7 @@ async def key_change(ctx: AcmeRequest) -> AcmeAnswer:
             "malformed",
             "the new key belongs to another account",
             status=409,
-            extra={"account": location},
+            headers={"Location": location},
         )
     account.jwk, account.thumbprint = jose.canonical_jwk(new_jwk), new_thumbprint
     ctx.session.add(account)

@@ -83,6 +83,8 @@ def create_credential(
             ],
         )
     key = b64url(secrets.token_bytes(32))
+    while key.startswith("-"):  # a leading "-" reads as an option to certbot's and lego's CLIs
+        key = b64url(secrets.token_bytes(32))
     credential = AcmeCredential(
         id=new_id(),
         tenant_id=org.tenant_id,

@@ -22,6 +22,7 @@ from app.acme_server import nonces
 from app.acme_server.models import AccountStatus, AcmeAccount, AcmeCredential
 from app.acme_server.problems import AcmeProblem
 from app.db import session_scope
+from app.http.rate_limit import buckets
 from app.organizations.models import Organization
 from app.outbox import STAGED_FLAG, nudge
 from app.runtime import Runtime
@@ -108,7 +109,7 @@ async def finish(runtime: Runtime, directory: Directory | None, answer: AcmeAnsw
 
 
 def problem_answer(problem: AcmeProblem) -> AcmeAnswer:
-    headers = {"Retry-After": "5"} if problem.kind == "rateLimited" else {}
+    headers = dict(problem.headers)
     return AcmeAnswer(
         problem.status, problem.document(), headers, media_type="application/problem+json"
     )
@@ -134,6 +135,7 @@ async def handle(request: Request, org_id: str, action: Action, signer: Signer =
         async with session_scope(runtime.sessions) as session:
             org = await load_org(session, org_id)
             ctx = await _authenticate(request, session, runtime, settings, org, directory, signer)
+            await _within_budget(ctx)
             answer = await action(ctx)
             staged = bool(session.info.get(STAGED_FLAG))
     except AcmeProblem as problem:
@@ -144,6 +146,26 @@ async def handle(request: Request, org_id: str, action: Action, signer: Signer =
     if staged:
         await nudge(runtime.redis, runtime.settings.jobs.queue_name)
     return await finish(runtime, directory, answer)
+
+
+async def _within_budget(ctx: AcmeRequest) -> None:
+    """One bucket per EAB key (its accounts share it); requests signed by a bare key (newAccount,
+    revocation by certificate key) share the organization's."""
+    limit = ctx.runtime.settings.acme_server.requests_per_minute
+    if limit <= 0:
+        return
+    owner = f"credential:{ctx.credential.id}" if ctx.credential else f"org:{ctx.org.id}"
+    try:
+        decision = await buckets(ctx.runtime).take(f"acme:{owner}", capacity=limit, period=60)
+    except Exception as exc:  # Redis trouble: serve rather than refuse (as the /v1 limit does)
+        log.warning("ACME rate limit not enforced: %s", type(exc).__name__)
+        return
+    if not decision.allowed:
+        raise AcmeProblem(
+            "rateLimited",
+            f"more than {limit} requests a minute; retry in {decision.retry_after} s",
+            headers=decision.headers,
+        )
 
 
 async def _authenticate(

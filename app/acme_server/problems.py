@@ -41,8 +41,10 @@ class AcmeProblem(Exception):
         status: int | None = None,
         subproblems: list[dict[str, Any]] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{kind}: {detail}")
+        self.headers = headers or {}
         self.kind = kind
         self.detail = detail
         self.status = status or STATUS.get(kind, 400)

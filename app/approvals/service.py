@@ -34,16 +34,18 @@ async def open_approval(
         requested_by=requested_by,
         expires_at=utcnow() + dt.timedelta(hours=org.approval_timeout_hours),
     )
-    session.add(approval)
-    await session.flush()
-    await enqueue_job(
+    session.add(approval)  # inserted with the rest at the request's flush
+    deadline = await enqueue_job(
         session,
         EXPIRE_JOB,
         tenant_id=cert.tenant_id,
         subject=("approval", approval.id),
         dedupe_key=f"{EXPIRE_JOB}:{approval.id}",
         run_at=approval.expires_at,
+        new_subject=True,  # the approval is new: no job can exist under its key
     )
+    # Until a decision, the job that will act on the order is the approval's deadline.
+    cert.job_id = deadline.id
     emit(session, approval.tenant_id, EventType.APPROVAL_PENDING, approval_data(approval))
     return approval
 

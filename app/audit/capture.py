@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from app.audit.models import AuditEvent
@@ -35,19 +36,28 @@ from app.runtime import Runtime
 log = logging.getLogger("certbroker.audit")
 
 
+_ADDED = "audit.added"  # session.info key: the list collecting the objects a route adds
+
+
 class _NewRows:
-    """The objects the route adds to the session, seen as they are added."""
+    """The objects the route adds to the session, seen as they are added (by one listener for
+    every session, below: adding and removing a listener per request costs more than a route)."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.target = session.sync_session
+        self.info = session.sync_session.info
         self.rows: list[Any] = []
-        event.listen(self.target, "transient_to_pending", self._added)
-
-    def _added(self, _session: Any, instance: Any) -> None:
-        self.rows.append(instance)
+        self.info[_ADDED] = self.rows
 
     def close(self) -> None:
-        event.remove(self.target, "transient_to_pending", self._added)
+        if self.info.get(_ADDED) is self.rows:
+            del self.info[_ADDED]
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _added(session: Session, instance: Any) -> None:
+    rows = session.info.get(_ADDED)
+    if rows is not None:
+        rows.append(instance)
 
 
 def outcome(status: int) -> str:

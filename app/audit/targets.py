@@ -41,6 +41,7 @@ TARGETS: dict[str, AuditTarget] = {
     "organizations_create": AuditTarget("organization", created_table="organization"),
     "organizations_update": AuditTarget("organization", "organization_id"),
     "organizations_delete": AuditTarget("organization", "organization_id"),
+    "organizations_sync_domains": AuditTarget("organization", "organization_id"),
     "acme_credentials_create": AuditTarget("acme_credential", created_table="acme_credential"),
     "acme_credentials_revoke": AuditTarget("acme_credential", "credential_id"),
     "organizations_dns_check": AuditTarget("organization", "organization_id"),

@@ -116,7 +116,12 @@ def _narrow(requested: str | None, granted: list[str]) -> list[str]:
         raise InvalidRequestError("scope is malformed")
     refused = [scope for scope in wanted if scope not in granted]
     if refused:
-        raise InvalidScopeError(f"scope not granted: {' '.join(refused)}")
+        # The client authenticated: it may learn what it holds, and how to ask for all of it
+        # (Swagger UI's Authorize ticks every scope the API knows).
+        raise InvalidScopeError(
+            f"scope not granted: {' '.join(refused)}; this client holds "
+            f"{' '.join(granted) or 'no scopes'} (ask for no scope to get all of them)"
+        )
     return wanted
 
 

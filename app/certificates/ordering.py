@@ -232,6 +232,7 @@ async def request_certificate(
     else:
         await _generate_key(cert, plan.key_type, runtime.secretbox)
     session.add(cert)
+    # Inserted first and alone: no ORM relationship orders it before the rows that refer to it.
     await session.flush()
     # The first event lands the certificate in its first real status, so the history never
     # shows a step it did not take.
@@ -259,7 +260,7 @@ async def request_certificate(
     elif plan.needs_validation:
         await start_validation_for_order(session, cert, plan.org, plan.needs_validation)
     else:
-        await _enqueue_issuance(session, cert)
+        await _enqueue_issuance(session, cert, new=True)
     return cert, True
 
 
@@ -303,12 +304,13 @@ async def queue_issuance(session: AsyncSession, cert: Certificate, actor: str) -
     await _enqueue_issuance(session, cert)
 
 
-async def _enqueue_issuance(session: AsyncSession, cert: Certificate) -> None:
+async def _enqueue_issuance(session: AsyncSession, cert: Certificate, new: bool = False) -> None:
     job = await enqueue_job(
         session,
         ISSUE_JOB,
         tenant_id=cert.tenant_id,
         subject=("certificate", cert.id),
         dedupe_key=f"{ISSUE_JOB}:{cert.id}",
+        new_subject=new,
     )
     cert.job_id = job.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 
 from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
@@ -214,10 +214,14 @@ async def certificate_events(
     responses={**NOT_FOUND, 409: {"description": "Not issued, or already revoked"}},
 )
 async def revoke_certificate(
-    certificate_id: str, body: RevokeRequest, session: DbSession, caller: Writer
+    certificate_id: str,
+    session: DbSession,
+    caller: Writer,
+    body: Annotated[RevokeRequest | None, Body()] = None,
 ) -> CertificatePublic:
-    """Revoke through the backend that issued it (RFC 5280 reason). Answers 202; the status
-    becomes `revoked` when the CA confirmed."""
+    """Revoke through the backend that issued it (RFC 5280 reason; no body means
+    `unspecified`). Answers 202; the status becomes `revoked` when the CA confirmed."""
+    body = body or RevokeRequest()
     cert = await service.get_certificate(session, certificate_id, caller.tenant_id)
     await request_revocation(session, cert, REASON_CODES[body.reason], caller.subject, body.comment)
     return CertificatePublic.model_validate(cert)

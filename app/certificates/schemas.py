@@ -186,7 +186,11 @@ class CertificatePublic(BaseModel):
     renew_after: dt.datetime | None = Field(description="when auto-renewal orders a successor")
     renewal_of: str | None
     superseded_by: str | None
-    job_id: str | None
+    job_id: str | None = Field(
+        description="the background job working on it now (`GET /v1/jobs/{id}`): issuance, "
+        "revocation, the domain validation it waits for, or its approval's deadline; null "
+        "for imported and uploaded certificates"
+    )
     requested_by: str
     detail: dict = Field(description="backend details, e.g. validation instructions")
     created_at: dt.datetime

@@ -146,9 +146,7 @@ class CnameDelegationProvider:
     async def check_delegation(self, name: str) -> DelegationStatus:
         """Read the tenant's CNAME through the resolver and say what, if anything, to fix."""
         host, expected = self.expected_delegation(name)
-        resolver = await resolve_server(*self._resolver)
-        if self._check is not None:
-            self._check(resolver.host, resolver.port)
+        resolver = await resolve_server(*self._resolver, self._check)
         actual = await cname_target(resolver, host, self._timeout)
         if actual is None:
             state = DelegationState.MISSING

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import dns.asyncquery
 import dns.exception
@@ -29,18 +30,29 @@ class Server:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-async def resolve_server(host: str, port: int) -> Server:
-    """Turn a configured host (IP or hostname) into a `Server`, resolving names via the OS."""
+async def resolve_server(host: str, port: int, check: Any = None) -> Server:
+    """Turn a configured host (IP or hostname) into a `Server`. With `check` (the egress
+    policy, `app.dns.netpolicy`), the address must pass it, and a name is resolved through the
+    policy's resolver; without, names resolve via the OS."""
     try:
         ipaddress.ip_address(host)
-        return Server(host, port)
     except ValueError:
         pass
+    else:
+        if check is not None:
+            check(host, port)
+        return Server(host, port)
+    if check is not None and hasattr(check, "resolve"):
+        addresses = await check.resolve(host)
+        return Server(addresses[0], port)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except OSError as exc:
         raise DnsConfigError(f"DNS server host {host!r} does not resolve: {exc}") from None
-    return Server(str(infos[0][4][0]), port)
+    server = Server(str(infos[0][4][0]), port)
+    if check is not None:
+        check(server.host, server.port)
+    return server
 
 
 async def query(

@@ -15,15 +15,33 @@ from app.errors import AppError
 from app.settings import EgressSettings
 
 
-def policy_check(policy: EgressPolicy, field: str = "dns") -> EgressCheck:
-    def check(ip: str, port: int) -> None:
-        try:
-            policy.check_ip(ip, field=field)
-        except AppError as exc:  # the policy's 422, which logged the refusal
-            reason = getattr(exc, "reason", None) or exc.detail
-            raise EgressRefused(f"{reason} (port {port})") from None
+class PolicyCheck:
+    """`check(ip, port)` for the DnsProvider code, and `resolve(host)` through the policy's
+    resolver (every address checked), so a name is judged where it is used."""
 
-    return check
+    def __init__(self, policy: EgressPolicy, field: str = "dns") -> None:
+        self.policy = policy
+        self.field = field
+
+    def __call__(self, ip: str, port: int) -> None:
+        try:
+            self.policy.check_ip(ip, field=self.field)
+        except AppError as exc:  # the policy's 422, which logged the refusal
+            raise EgressRefused(f"{_reason(exc)} (port {port})") from None
+
+    async def resolve(self, host: str) -> list[str]:
+        try:
+            return [str(a) for a in await self.policy.resolve(host, field=self.field)]
+        except AppError as exc:
+            raise EgressRefused(_reason(exc)) from None
+
+
+def _reason(exc: AppError) -> str:
+    return str(getattr(exc, "reason", None) or exc.detail)
+
+
+def policy_check(policy: EgressPolicy, field: str = "dns") -> EgressCheck:
+    return PolicyCheck(policy, field)
 
 
 def dns_egress_check(runtime: Any) -> EgressCheck:

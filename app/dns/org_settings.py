@@ -8,7 +8,6 @@ a JSON object keyed by dotted path: `tsig_secret`, `credentials.auth_token`,
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from typing import Any
@@ -16,8 +15,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app.crypto.secretbox import SecretBox
-from app.dns.lexicon_catalog import option_problems
-from app.dns.lexicon_http import EgressCheck
+from app.dns.lexicon_catalog import URL_OPTIONS, option_problems
 from app.dns.schemas import (
     CnameDelegationSettingsIn,
     DnsSettingsIn,
@@ -25,6 +23,7 @@ from app.dns.schemas import (
     LexiconSettingsIn,
     Rfc2136SettingsIn,
 )
+from app.egress.policy import EgressPolicy
 from app.errors import Unprocessable
 
 log = logging.getLogger("certbroker.dns")
@@ -88,26 +87,44 @@ def _same_account(old: dict[str, Any] | None, new: dict[str, Any], prefix: str =
     return _same_account(old.get("inner"), new["inner"], f"{prefix}inner.")
 
 
-def _check_literal(check: EgressCheck | None, host: str, port: int, where: str) -> None:
-    """Refuse at the door an IP address the egress policy would refuse at use."""
-    if check is None:
-        return
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return  # a name is resolved and checked each time it is used
-    try:
-        check(host, port)
-    except OSError as exc:
-        raise Unprocessable.field(where, str(exc)) from None
-
-
-def _check_endpoints(endpoints: list[str], check: EgressCheck | None, where: str) -> None:
+def _check_ports(endpoints: list[str], where: str) -> None:
     for index, text in enumerate(endpoints):
-        host, port = _split_endpoint(text)
+        _, port = _split_endpoint(text)
         if not 1 <= port <= 65535:
             raise Unprocessable.field(f"{where}.{index}", f"port {port} is not 1-65535")
-        _check_literal(check, host, port, f"{where}.{index}")
+
+
+def _targets(model: BaseModel, where: str) -> list[tuple[str, str]]:
+    """(field, host or URL) of every place these settings make the broker connect to."""
+    found: list[tuple[str, str]] = []
+    if isinstance(model, Rfc2136SettingsIn | LexiconSettingsIn):
+        found += [
+            (f"{where}.authoritative_servers.{i}", _split_endpoint(text)[0])
+            for i, text in enumerate(model.authoritative_servers)
+        ]
+    if isinstance(model, Rfc2136SettingsIn):
+        found.append((f"{where}.server", model.server))
+    elif isinstance(model, LexiconSettingsIn):
+        for key, value in model.options.items():
+            if key in URL_OPTIONS or value.lower().startswith(("http://", "https://")):
+                found.append((f"{where}.options.{key}", value))
+    elif isinstance(model, CnameDelegationSettingsIn):
+        found.append((f"{where}.resolver", model.resolver))
+        found += _targets(model.inner, f"{where}.inner")
+    return found
+
+
+async def check_targets(model: BaseModel, egress: EgressPolicy, where: str = "body.dns") -> None:
+    """Refuse at the door what the egress policy would refuse at use: every server, resolver
+    and provider API these settings name, literal or by name (resolved now, each address
+    checked). They are checked again, and the connection pinned, each time they are used."""
+    for field, target in _targets(model, where):
+        if ".options." in field:
+            if not target.lower().startswith(("http://", "https://")):
+                raise Unprocessable.field(field, "must be an http(s) URL")
+            await egress.check_target(target, field=field, kind="webhook", allow_http=True)
+        else:
+            await egress.resolve(target, field=field)
 
 
 def _split_endpoint(text: str) -> tuple[str, int]:
@@ -120,13 +137,7 @@ def _split_endpoint(text: str) -> tuple[str, int]:
     return text, 53
 
 
-def _validate(
-    model: BaseModel,
-    secrets: dict[str, str],
-    where: str,
-    check: EgressCheck | None,
-    prefix: str = "",
-) -> None:
+def _validate(model: BaseModel, secrets: dict[str, str], where: str, prefix: str = "") -> None:
     if isinstance(model, Rfc2136SettingsIn):
         has_secret = f"{prefix}tsig_secret" in secrets
         if bool(model.tsig_key_name) != has_secret:
@@ -134,26 +145,24 @@ def _validate(
             raise Unprocessable.field(
                 f"{where}.{missing}", "set both tsig_key_name and tsig_secret, or neither"
             )
-        _check_literal(check, model.server, model.port, f"{where}.server")
-        _check_endpoints(model.authoritative_servers, check, f"{where}.authoritative_servers")
+        _check_ports(model.authoritative_servers, f"{where}.authoritative_servers")
     elif isinstance(model, LexiconSettingsIn):
         credentials = {
             key[len(f"{prefix}credentials.") :]: value
             for key, value in secrets.items()
             if key.startswith(f"{prefix}credentials.")
         }
-        _check_endpoints(model.authoritative_servers, check, f"{where}.authoritative_servers")
+        _check_ports(model.authoritative_servers, f"{where}.authoritative_servers")
         problems = option_problems(model.lexicon_provider, dict(model.options), credentials)
         if problems:
             path, message = problems[0]
             raise Unprocessable.field(f"{where}.{path}", message)
     elif isinstance(model, CnameDelegationSettingsIn):
-        _check_literal(check, model.resolver, model.resolver_port, f"{where}.resolver")
-        _validate(model.inner, secrets, f"{where}.inner", check, f"{prefix}inner.")
+        _validate(model.inner, secrets, f"{where}.inner", f"{prefix}inner.")
 
 
-def apply_dns(
-    org: Any, settings: Any, box: SecretBox, check: EgressCheck | None, where: str = "body.dns"
+async def apply_dns(
+    org: Any, settings: Any, box: SecretBox, egress: EgressPolicy | None, where: str = "body.dns"
 ) -> None:
     """Validate `settings` (a DnsSettingsIn member) and store it on `org`, secrets encrypted.
     Secrets left out keep their stored values while they still fit (same provider account)."""
@@ -167,7 +176,9 @@ def apply_dns(
         if any(key == k or (k.endswith(".") and key.startswith(k)) for k in keep)
     }
     secrets |= given
-    _validate(settings, secrets, where, check)
+    _validate(settings, secrets, where)
+    if egress is not None:
+        await check_targets(settings, egress, where)
     org.dns_provider = public.pop("provider")
     org.dns = {**public, SECRET_KEYS: sorted(secrets)}
     org.dns_secret = box.encrypt(json.dumps(secrets), context=_context(org.id)) if secrets else None

@@ -201,10 +201,7 @@ class Rfc2136Provider:
         return server, await self._zone_for(server, _absolute(fqdn))
 
     async def _server(self) -> Server:
-        server = await resolve_server(self._config.server, self._config.port)
-        if self._check is not None:
-            self._check(server.host, server.port)
-        return server
+        return await resolve_server(self._config.server, self._config.port, self._check)
 
     def _allowed(self, servers: list[Server]) -> list[Server]:
         if self._check is None:

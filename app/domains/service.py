@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.names import covered_by, normalise
@@ -63,8 +64,16 @@ async def ensure_domain(session: AsyncSession, org: Organization, name: str) -> 
     if existing is not None:
         return existing
     domain = Domain(tenant_id=org.tenant_id, organization_id=org.id, name=name)
-    session.add(domain)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(domain)
+            await session.flush()
+    except IntegrityError:
+        # Registered meanwhile (the API, an order or the SCM domain sync): use that one.
+        existing = (await _domains_named(session, org, {name})).get(name)
+        if existing is None:
+            raise
+        return existing
     return domain
 
 
@@ -152,14 +161,19 @@ async def begin_validation(
 async def start_validation_for_order(
     session: AsyncSession, cert: Certificate, org: Organization, bases: list[str]
 ) -> None:
+    """Validate each base domain the order waits for; the certificate's `job_id` becomes the
+    first validation's job (the one its answer can be followed by)."""
     method = ((org.scm or {}).get("dcv_mode") or "CNAME").lower()
     email = (org.scm or {}).get("dcv_email")
+    jobs: list[str | None] = []
     for base in bases:
         domain = await ensure_domain(session, org, base)
         current = await latest_validation(session, domain)
         if domain.status == DomainStatus.VALIDATING and current is not None:
-            continue  # already being validated; this order waits for the same result
-        await begin_validation(session, domain, method, email=email)
+            jobs.append(current.job_id)  # already being validated; the order waits for it
+            continue
+        jobs.append((await begin_validation(session, domain, method, email=email)).job_id)
+    cert.job_id = next((job for job in jobs if job), cert.job_id)
 
 
 def mark_validated(

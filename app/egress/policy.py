@@ -107,7 +107,13 @@ class EgressPolicy:
         private = verdict.kind in PRIVATE_CLASSES and verdict.carried is None
         if private and self.settings.allow_private_networks:
             return None
-        return f"{address} is {verdict.describe()}"
+        # Say which operator setting would allow it (a tenant can change neither).
+        allow = (
+            "CERTBROKER_EGRESS__ALLOW_PRIVATE_NETWORKS=true"
+            if private
+            else f"CERTBROKER_EGRESS__ALLOWED_NETWORKS='[\"{address}/{address.max_prefixlen}\"]'"
+        )
+        return f"{address} is {verdict.describe()} (an operator may allow it: {allow})"
 
     def check_ip(self, address: IpAddress | str, *, field: str = "address") -> IpAddress:
         parsed = parse_ip(address) if isinstance(address, str) else address
@@ -162,7 +168,10 @@ class EgressPolicy:
             raise self._refuse(field, "a URL must not carry credentials")
         plain_ok = allow_http or (kind == "ca" and self.settings.ca_allow_http)
         if parsed.scheme == "http" and not plain_ok:
-            raise self._refuse(field, "must use https")
+            setting = "WEBHOOKS__ALLOW_HTTP" if kind == "webhook" else "EGRESS__CA_ALLOW_HTTP"
+            raise self._refuse(
+                field, f"must use https (an operator may allow http: CERTBROKER_{setting}=true)"
+            )
         host = parsed.host.lower()
         if kind == "ca":
             port = parsed.port or (443 if parsed.scheme == "https" else 80)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import session_scope
+from app.domains.sync import sync_domains
 from app.errors import Unprocessable
 from app.inventory.sync import sync_organization
 from app.issuers.scm.errors import ScmError
@@ -107,6 +108,12 @@ async def sync_inventory(ctx: JobContext) -> JobResult:
             # move, so the rest is looked at again.
             errors.append(f"{org.name}: {type(exc).__name__}: {exc}")
             continue
+        try:
+            domains = await sync_domains(session, org, config, client)
+        except ScmError as exc:
+            errors.append(f"{org.name}: domains: {type(exc).__name__}: {exc}")
+        else:
+            report.domains_changed = len(domains.changed)
         await session.commit()
         reports.append(report.as_dict())
         log.info("inventory sync of %s", org.name, extra=report.as_dict())

@@ -62,6 +62,7 @@ class SyncReport:
     revoked: int = 0  # held as issued here, revoked in SCM meanwhile
     complete: bool = True  # False when the listing changed while paging, or time ran out
     out_of_time: bool = False  # stopped at the time budget; the caller should run again
+    domains_changed: int = 0  # domains whose DCV state the domain sync brought in line
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -73,6 +74,7 @@ class SyncReport:
             "revoked": self.revoked,
             "complete": self.complete,
             "out_of_time": self.out_of_time,
+            "domains_changed": self.domains_changed,
         }
 
 

@@ -48,12 +48,15 @@ async def enqueue_job(
     dedupe_key: str | None = None,
     run_at: dt.datetime | None = None,
     max_failures: int = 20,
+    new_subject: bool = False,
 ) -> Job:
     """Create a job and stage it in the caller's transaction.
 
-    With a `dedupe_key`, an active job under the same key is returned instead of a second one.
+    With a `dedupe_key`, an active job under the same key is returned instead of a second one;
+    `new_subject=True` says the subject was created in this very transaction, so no job can
+    exist under its key yet and the lookup (a flush and a round trip) is skipped.
     """
-    if dedupe_key:
+    if dedupe_key and not new_subject:
         existing = (
             await session.execute(
                 select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES))  # type: ignore[attr-defined]

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Response
 from app.auth.dependencies import TenantAdmin, require_scopes
 from app.auth.principal import Scope
 from app.deps import DbSession, RuntimeDep
-from app.dns.netpolicy import dns_egress_check
+from app.domains.sync import queue_domain_sync, request_domain_sync
 from app.http.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.http.routing import GuardedRoute
+from app.jobs.schemas import JobPublic
 from app.organizations import service
 from app.organizations.schemas import (
     OrganizationCreate,
@@ -23,6 +24,7 @@ from app.organizations.schemas import (
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=GuardedRoute)
 
 Reader = require_scopes(Scope.CERTIFICATES_READ)
+DomainWriter = require_scopes(Scope.DOMAINS_WRITE)
 NOT_FOUND = {404: {"description": "No such organization in your tenant"}}
 
 
@@ -46,8 +48,9 @@ async def create_organization(
         body,
         runtime.secretbox,
         runtime.egress,
-        dns_egress_check(runtime),
     )
+    if org.scm:
+        await queue_domain_sync(session, org)  # its domains as SCM knows them, pre-validated too
     return service.to_public(org, runtime.settings.public_base_url)
 
 
@@ -104,9 +107,9 @@ async def update_organization(
 ) -> OrganizationPublic:
     """Change settings; fields left out stay as they are, and so do stored secrets."""
     org = await service.get_organization(session, organization_id, caller.tenant_id)
-    org = await service.update_organization(
-        session, org, body, runtime.secretbox, runtime.egress, dns_egress_check(runtime)
-    )
+    org = await service.update_organization(session, org, body, runtime.secretbox, runtime.egress)
+    if org.scm and body.model_fields_set & {"scm", "allowed_domains"}:
+        await queue_domain_sync(session, org)
     return service.to_public(org, runtime.settings.public_base_url)
 
 
@@ -122,3 +125,25 @@ async def delete_organization(
     org = await service.get_organization(session, organization_id, caller.tenant_id)
     await service.delete_organization(session, org)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{organization_id}/domains/sync",
+    operation_id="organizations_sync_domains",
+    summary="Read the organization's domains from SCM",
+    status_code=202,
+    response_model=JobPublic,
+    responses={**NOT_FOUND, 422: {"description": "The organization has no SCM settings"}},
+)
+async def sync_domains(
+    organization_id: str, session: DbSession, response: Response, caller: DomainWriter
+) -> JobPublic:
+    """Queue a job that reads the organization's domains and their DCV status from SCM into
+    `GET /v1/domains`, so domains validated at SCM (before or outside the broker) are ready
+    for OV and EV orders and preflight agrees. It also runs when the organization is created
+    or its SCM settings change, and in every inventory sync; running it twice is harmless.
+    Follow it at `Location` (`GET /v1/jobs/{id}`)."""
+    org = await service.get_organization(session, organization_id, caller.tenant_id)
+    job = await request_domain_sync(session, org)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobPublic.model_validate(job)

@@ -16,7 +16,6 @@ from app.catalog.products import Backend
 from app.crypto.pem import key_matches_certificate
 from app.crypto.secretbox import SecretBox
 from app.db import utcnow
-from app.dns.lexicon_http import EgressCheck
 from app.dns.org_settings import apply_dns, public_settings, runtime_config
 from app.egress.policy import EgressPolicy
 from app.errors import Conflict, NotFound, Unprocessable
@@ -133,7 +132,6 @@ async def create_organization(
     body: OrganizationCreate,
     box: SecretBox,
     egress: EgressPolicy,
-    dns_check: EgressCheck | None = None,
 ) -> Organization:
     org = Organization(tenant_id=tenant_id, name=body.name)
     _apply_policy(org, body.model_dump(exclude={"name", "scm", "acme", "dns"}))
@@ -142,7 +140,7 @@ async def create_organization(
     if body.acme:
         _apply_acme(org, body.acme, box, egress)
     if body.dns:
-        apply_dns(org, body.dns, box, dns_check)
+        await apply_dns(org, body.dns, box, egress)
     await _save(session, org)
     return org
 
@@ -153,7 +151,6 @@ async def update_organization(
     body: OrganizationUpdate,
     box: SecretBox,
     egress: EgressPolicy,
-    dns_check: EgressCheck | None = None,
 ) -> Organization:
     changes = body.model_dump(exclude_unset=True, exclude={"scm", "acme", "dns"})
     if "name" in changes:
@@ -165,7 +162,7 @@ async def update_organization(
     if body.acme:
         _apply_acme(org, body.acme, box, egress)
     if body.dns:
-        apply_dns(org, body.dns, box, dns_check)
+        await apply_dns(org, body.dns, box, egress)
     org.updated_at = utcnow()
     await _save(session, org)
     return org

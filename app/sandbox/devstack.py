@@ -38,6 +38,7 @@ class DevStackConfig:
     host: str = "127.0.0.1"
     api_port: int = 8000
     scm_port: int = 8500
+    worker_metrics_port: int = 9464  # the worker's own /metrics (jobs, CA calls, webhooks)
     pebble: PebblePorts = field(default_factory=PebblePorts)  # http01 is forced to api_port
     env: dict[str, str] = field(default_factory=dict)  # CERTBROKER_* for every child
     startup_timeout: float = 30.0
@@ -124,6 +125,7 @@ class DevStack:
         config = self.config
         require_free(config.api_port, "Certbroker API", config.host)
         require_free(config.scm_port, "SCM simulator", config.host)
+        require_free(config.worker_metrics_port, "worker metrics", config.host)
         _require_redis(self._settings().redis_url)
         config.sandbox_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -168,6 +170,16 @@ class DevStack:
         env.setdefault("CERTBROKER_EGRESS__ALLOWED_NETWORKS", '["127.0.0.1/32"]')
         env.setdefault("CERTBROKER_EGRESS__CA_ALLOW_HTTP", "true")
         env.setdefault("CERTBROKER_EGRESS__CA_ANY_PORT", "true")
+        # The broker's own ACME directories check clients' challenges through challtestsrv too,
+        # so every name resolves to this machine.
+        env.setdefault(
+            "CERTBROKER_ACME_SERVER__RESOLVERS", f'["127.0.0.1:{self.config.pebble.dns}"]'
+        )
+        # Both processes' metrics, unauthenticated on this machine: a local Prometheus scrapes
+        # the API's /metrics (expiry gauges, uploads) and the worker's (jobs, CA calls, ...).
+        env.setdefault("CERTBROKER_METRICS_PUBLIC", "true")
+        env["CERTBROKER_WORKER_METRICS_PORT"] = str(self.config.worker_metrics_port)
+        env["CERTBROKER_WORKER_METRICS_HOST"] = self.config.host
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.config.env)
         return env
@@ -299,6 +311,9 @@ class DevStack:
             "Certbroker SANDBOX — everything below is local; nothing is publicly trusted",
             f"  API, Swagger UI   {config.api_url}/docs",
             "  worker            one arq worker",
+            f"  metrics           {config.api_url}/metrics (API: expiry, uploads) and"
+            f" http://{config.host}:{config.worker_metrics_port}/metrics (worker: jobs, CA"
+            " calls, renewals, alerts, webhooks, SCM imports)",
             f"  SCM simulator     {config.scm_url}/api (login, password, customerUri: sandbox;"
             f" state {config.sandbox_dir / 'scm-state.sqlite3'})",
             f"  ACME (pebble)     {pebble.directory_url} (management {pebble.management_url};"
@@ -310,6 +325,9 @@ class DevStack:
             f"  approver          {self.credentials['approver']['client_id']}",
             f"  organization      {SANDBOX_ORGANIZATION!r}"
             f" {self.credentials.get('sandbox_organization_id')} (sandbox: true)",
+            f"  its ACME server   {config.api_url}/acme/"
+            f"{self.credentials.get('sandbox_organization_id')}/directory (EAB keys:"
+            " POST /v1/organizations/{id}/acme-credentials)",
             "Ctrl-C stops everything.",
             "=" * 78,
             "",

@@ -58,7 +58,7 @@ async def lego(
 ) -> subprocess.CompletedProcess:
     args = [
         "lego", "--server", env.directory(org_id), "--eab", "--kid", key["id"],
-        "--hmac", key["hmac_key"], "--email", "pki@example.com", "--accept-tos",
+        f"--hmac={key['hmac_key']}", "--email", "pki@example.com", "--accept-tos",
         "--path", str(workdir / "lego"),
     ]  # fmt: skip
     for domain in domains:
@@ -87,6 +87,6 @@ async def certbot(
     args = [
         "certbot", *command, "--non-interactive", "--agree-tos", "--no-eff-email",
         "--email", "pki@example.com", "--server", env.directory(org_id),
-        "--eab-kid", key["id"], "--eab-hmac-key", key["hmac_key"], *dirs,
+        f"--eab-kid={key['id']}", f"--eab-hmac-key={key['hmac_key']}", *dirs,
     ]  # fmt: skip
     return await run(args)

@@ -61,7 +61,7 @@ async def test_certbot_registers_with_the_brokers_eab(acme_env: AcmeEnv, tmp_pat
         [
             "certbot", "register", "--non-interactive", "--agree-tos", "--no-eff-email",
             "--email", "pki@example.com", "--server", acme_env.directory(org["id"]),
-            "--eab-kid", key["id"], "--eab-hmac-key", key["hmac_key"], *dirs,
+            f"--eab-kid={key['id']}", f"--eab-hmac-key={key['hmac_key']}", *dirs,
         ],
         capture_output=True,
         text=True,
@@ -114,6 +114,15 @@ async def test_directory_nonce_and_account_lifecycle(acme_env: AcmeEnv) -> None:
     assert problem_type(stale) == "badSignatureAlgorithm"
     client.key = new_key
     assert (await client.post(client.kid, None)).status_code == 200
+
+    # A key another account holds cannot be taken over: 409 naming that account.
+    other = await TinyAcme(acme_env.http, client.directory_url).start()
+    assert (await other.register(key["id"], key["hmac_key"])).status_code == 201
+    taken = sign_jws(
+        other.key, {"account": client.kid, "oldKey": client.key.jwk}, client.directory["keyChange"]
+    )
+    conflict = await client.post(client.directory["keyChange"], taken)
+    assert conflict.status_code == 409 and conflict.headers["Location"] == other.kid
 
     gone = await client.post(client.kid, {"status": "deactivated"})
     assert gone.json()["status"] == "deactivated"
@@ -182,3 +191,18 @@ async def test_every_wrong_request_gets_its_problem(acme_env: AcmeEnv) -> None:
     late = await TinyAcme(acme_env.http, acme_env.directory(org["id"])).start()
     refused_late = await late.register(key["id"], key["hmac_key"])
     assert problem_type(refused_late) == "unauthorized"
+
+
+async def test_an_eab_keys_accounts_share_a_request_budget(acme_env: AcmeEnv) -> None:
+    org, key = await _org_with_key(acme_env)
+    client = await TinyAcme(acme_env.http, acme_env.directory(org["id"])).start()
+    assert (await client.register(key["id"], key["hmac_key"])).status_code == 201
+    settings = acme_env.settings.acme_server
+    saved, settings.requests_per_minute = settings.requests_per_minute, 3
+    try:
+        answers = [await client.post(client.kid, None) for _ in range(4)]
+    finally:
+        settings.requests_per_minute = saved
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    assert answers[3].status_code == 429 and problem_type(answers[3]) == "rateLimited"
+    assert int(answers[3].headers["Retry-After"]) >= 1 and answers[3].headers["Replay-Nonce"]

@@ -1,4 +1,4 @@
-"""certbot, unmodified: a DV certificate over HTTP-01 (standalone), revoked with the
+"""certbot, unmodified: a DV certificate over HTTP-01 (standalone), renewed, revoked with the
 certificate's own key, ARI answers from the broker's renewal window, and a wildcard over
 DNS-01 (manual hooks into the suite's test DNS)."""
 
@@ -24,7 +24,7 @@ def _at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-async def test_certbot_dv_over_http01_then_revoked_by_its_key(
+async def test_certbot_dv_over_http01_renewed_then_revoked_by_its_key(
     acme_env: AcmeEnv, tmp_path: Path
 ) -> None:
     org = await acme_env.create_org(allowed_domains=["example.com"], acme=acme_env.acme_settings())
@@ -48,6 +48,16 @@ async def test_certbot_dv_over_http01_then_revoked_by_its_key(
     window = ari.json()["suggestedWindow"]
     assert _at(window["start"]) < _at(window["end"]) <= leaf.not_valid_after_utc
     assert _at(window["start"]) > dt.datetime.now(dt.UTC)
+
+    renewed = await certbot(
+        acme_env, org["id"], key, tmp_path,
+        ["renew", "--force-renewal", "--no-random-sleep-on-renew", "--cert-name", name],
+    )  # fmt: skip
+    assert renewed.returncode == 0, renewed.stdout + renewed.stderr
+    leaf = x509.load_pem_x509_certificate((live / "cert.pem").read_bytes())
+    issued = await inventory_entry(acme_env, org["id"], name, status="issued")
+    assert format(leaf.serial_number, "x") in [c["serial"] for c in issued] and len(issued) == 2
+    (cert,) = [c for c in issued if c["serial"] == format(leaf.serial_number, "x")]
 
     revoked = await certbot(
         acme_env, org["id"], key, tmp_path,

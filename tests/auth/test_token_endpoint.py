@@ -101,7 +101,8 @@ async def test_asking_for_an_ungranted_scope_is_invalid_scope(
     assert answer.headers["cache-control"] == "no-store"
     assert answer.json() == {
         "error": "invalid_scope",
-        "error_description": "scope not granted: keys:export",
+        "error_description": "scope not granted: keys:export; this client holds "
+        "certificates:read (ask for no scope to get all of them)",
     }
 
 

@@ -63,6 +63,13 @@ async def test_dv_certificate_through_acme(tenant: Tenant, broker_pebble: Pebble
         f"/v1/certificates/{cert['id']}/certificate.pem", headers=tenant.as_("requester")
     )
     verify_chain(leaf_pem.text, chain.text, broker_pebble.root())
+    # Every revoke field has a default, so no body at all revokes (reason unspecified).
+    revoke = await tenant.http.post(
+        f"/v1/certificates/{cert['id']}/revoke", headers=tenant.as_("requester")
+    )
+    assert revoke.status_code == 202, revoke.text
+    revoked = await wait_for_status(tenant, cert["id"], {"revoked"})
+    assert revoked["revocation_reason"] == 0
 
 
 async def test_ov_certificate_through_scm_with_a_csr(
@@ -120,6 +127,10 @@ async def test_ev_waits_for_a_listed_approver(tenant: Tenant, scm_sandbox: ScmSa
     assert answer.status_code == 202, answer.text
     cert_id = answer.json()["id"]
     assert answer.json()["status"] == "pending_approval"
+    deadline = await tenant.http.get(
+        f"/v1/jobs/{answer.json()['job_id']}", headers=tenant.as_("requester")
+    )
+    assert deadline.status_code == 200 and deadline.json()["kind"] == "approval.expire"
     pending = await tenant.http.get("/v1/approvals", headers=tenant.as_("approver"))
     (approval,) = [a for a in pending.json()["items"] if a["certificate_id"] == cert_id]
 
@@ -199,10 +210,11 @@ async def test_generated_key_pkcs12_idempotency_and_revocation(
     assert revoke.status_code == 202, revoke.text
     revoked = await wait_for_status(tenant, cert["id"], {"revoked"})
     assert revoked["revocation_reason"] == 1
+    # No body at all is a revoke with every default (here refused only as already revoked).
     again = await tenant.http.post(
-        f"/v1/certificates/{cert['id']}/revoke", json={}, headers=tenant.as_("requester")
+        f"/v1/certificates/{cert['id']}/revoke", headers=tenant.as_("requester")
     )
-    assert again.status_code == 409
+    assert again.status_code == 409, again.text
     assert dt.datetime.fromisoformat(revoked["revoked_at"]) <= dt.datetime.now(dt.UTC)
 
 

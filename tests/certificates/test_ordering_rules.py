@@ -4,6 +4,7 @@ domain pre-validation; listing; tenant walls."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from sqlalchemy import update
@@ -20,6 +21,7 @@ from tests.fixtures.e2e import (
     Tenant,
     create_org,
     scm_settings,
+    wait_for_domains,
     wait_for_status,
 )
 from tests.fixtures.scm_sandbox import ScmSandbox
@@ -152,6 +154,8 @@ async def test_unsupported_key_in_csr_and_missing_backend(tenant: Tenant, scm_or
 
 
 async def test_preflight_says_what_would_happen(tenant: Tenant, scm_org: dict) -> None:
+    # A new organization's domains are read from SCM, where example.com is pre-validated.
+    await wait_for_domains(tenant, scm_org["id"], {"example.com": "validated"})
     answer = await tenant.http.post(
         "/v1/certificates/preflight",
         json={
@@ -165,8 +169,7 @@ async def test_preflight_says_what_would_happen(tenant: Tenant, scm_org: dict) -
     plan = answer.json()
     assert plan["ok"] and plan["backend"] == "scm" and plan["approval_required"]
     assert plan["validation_level"] == "EV" and plan["term_days"] == 365
-    # A new organization: the broker has not seen example.com validated yet.
-    assert plan["names_needing_validation"] == ["example.com"]
+    assert plan["names_needing_validation"] == []
     bad = await tenant.http.post(
         "/v1/certificates/preflight",
         json={"organization_id": scm_org["id"], "product": "ev-ssl", "common_name": "x.evil.net"},
@@ -221,9 +224,11 @@ async def test_an_approval_that_times_out(tenant: Tenant, scm_org: dict, runtime
 
 
 async def test_domain_prevalidated_then_ordered(tenant: Tenant, scm_sandbox: ScmSandbox) -> None:
+    # A name the simulator has never validated (it is shared by every test of the session).
+    base = f"pre-{uuid.uuid4().hex[:8]}.example.net"
     org = await create_org(
         tenant,
-        allowed_domains=["prevalidate.example.net"],
+        allowed_domains=[base],
         scm=scm_settings(scm_sandbox),
         unvalidated_domains="fail",
     )
@@ -231,13 +236,13 @@ async def test_domain_prevalidated_then_ordered(tenant: Tenant, scm_sandbox: Scm
         tenant,
         organization_id=org["id"],
         product="instantssl",
-        common_name="www.prevalidate.example.net",
+        common_name=f"www.{base}",
     )
     assert "not yet validated" in fields(refused)["body.common_name"]
 
     domain = await tenant.http.post(
         "/v1/domains",
-        json={"name": "prevalidate.example.net", "organization_id": org["id"]},
+        json={"name": base, "organization_id": org["id"]},
         headers=tenant.as_("requester"),
     )
     assert domain.status_code == 201, domain.text
@@ -249,9 +254,7 @@ async def test_domain_prevalidated_then_ordered(tenant: Tenant, scm_sandbox: Scm
     )
     assert started.status_code == 201, started.text
     instructions = started.json()["instructions"]
-    assert instructions["host"].startswith("_") and instructions["host"].endswith(
-        ".prevalidate.example.net."
-    )
+    assert instructions["host"].startswith("_") and instructions["host"].endswith(f".{base}.")
     assert instructions["point"].endswith(".sectigo.com.")
     for _ in range(300):
         current = await tenant.http.get(
@@ -268,7 +271,7 @@ async def test_domain_prevalidated_then_ordered(tenant: Tenant, scm_sandbox: Scm
         tenant,
         organization_id=org["id"],
         product="instantssl",
-        common_name="www.prevalidate.example.net",
+        common_name=f"www.{base}",
     )
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "submitted"
@@ -279,15 +282,18 @@ async def test_domain_prevalidated_then_ordered(tenant: Tenant, scm_sandbox: Scm
 async def test_unvalidated_domain_is_validated_on_order(
     tenant: Tenant, scm_sandbox: ScmSandbox
 ) -> None:
-    org = await create_org(
-        tenant, allowed_domains=["onorder.example.net"], scm=scm_settings(scm_sandbox)
-    )
-    answer = await order(
-        tenant, organization_id=org["id"], product="instantssl", common_name="onorder.example.net"
-    )
+    base = f"onorder-{uuid.uuid4().hex[:8]}.example.net"  # never validated at the simulator
+    org = await create_org(tenant, allowed_domains=[base], scm=scm_settings(scm_sandbox))
+    answer = await order(tenant, organization_id=org["id"], product="instantssl", common_name=base)
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "pending_validation"
+    # The answer names the job working on it: here the domain's validation.
+    job = await tenant.http.get(
+        f"/v1/jobs/{answer.json()['job_id']}", headers=tenant.as_("requester")
+    )
+    assert job.status_code == 200 and job.json()["kind"] == "domain.validate", job.text
     cert = await wait_for_status(tenant, answer.json()["id"], {"issued", "failed"})
+    assert cert["job_id"] and cert["job_id"] != answer.json()["job_id"]  # issuance now
     assert cert["status"] == "issued", cert
     events = await tenant.http.get(
         f"/v1/certificates/{cert['id']}/events", headers=tenant.as_("requester")

@@ -61,6 +61,4 @@ async def test_an_order_stranded_in_pending_validation_is_issued(
     events = await tenant.http.get(
         f"/v1/certificates/{stranded.id}/events", headers=tenant.as_("requester")
     )
-    body = events.json()
-    items = body["items"] if isinstance(body, dict) else body
-    assert [e["to_status"] for e in items].count("submitted") == 1
+    assert [e["to_status"] for e in events.json()["items"]].count("submitted") == 1

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
 from app.metrics.registry import start_worker_metrics_server
+from app.metrics.router import Recorded
 from app.runtime import Runtime
 from app.settings import Settings
 from tests.auth.factories import new_actor
@@ -43,7 +45,18 @@ async def test_metrics_need_platform_admin_unless_public(
         answer = await http.get("/metrics")
     assert answer.status_code == 200
     assert "certbroker_certificate_expiry_truncated" in answer.text
+    assert answer.text.startswith("# Jobs, CA calls") and "WORKER_METRICS_PORT" in answer.text
     assert "/metrics" not in public.openapi()["paths"]
+
+
+def test_families_without_samples_are_left_out() -> None:
+    registry = CollectorRegistry()
+    Counter("worker_only_total", "counted by the workers", ["outcome"], registry=registry)
+    Counter("here_total", "counted here", ["outcome"], registry=registry).labels("ok").inc()
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(Recorded(registry))
+    text = generate_latest(scrape).decode()
+    assert "here_total" in text and "worker_only_total" not in text
 
 
 async def test_metrics_show_certificate_expiry_and_job_outcomes(

@@ -26,6 +26,7 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
         var_dir=tmp_path / "var",
         api_port=free_port(),
         scm_port=free_port(),
+        worker_metrics_port=free_port(),
         pebble=PebblePorts(
             acme=free_port(),
             management=free_port(),
@@ -80,6 +81,15 @@ def test_make_run_sandbox_issues_dv_ov_and_ev(stack: DevStack) -> None:
         org = api.get(f"/v1/organizations/{org_id}", headers=requester).json()
         assert org["name"] == SANDBOX_ORGANIZATION and org["sandbox"] is True
         assert org["approvers"] == {"EV": [credentials["approver"]["client_id"]]}
+        # The simulator's pre-validated domains, read from it at start (a worker job).
+        deadline = time.monotonic() + 30
+        while True:
+            domains = api.get("/v1/domains", params={"organization_id": org_id}, headers=requester)
+            ready = {d["name"]: d["ready_for"] for d in domains.json()["items"]}
+            if ready.get("example.com") == ready.get("example.org") == ["DV", "OV", "EV"]:
+                break
+            assert time.monotonic() < deadline, ready
+            time.sleep(0.2)
 
         orders = {
             "positivessl": "dv-sandbox.example.com",
@@ -123,6 +133,13 @@ def test_make_run_sandbox_issues_dv_ov_and_ev(stack: DevStack) -> None:
             assert orders[product] in leaf_names
         assert certs[ids["positivessl"]]["backend"] == "acme"
         assert certs[ids["instantssl"]]["backend"] == certs[ids["ev-ssl"]]["backend"] == "scm"
+        # Both processes' metrics, on by default in the sandbox: the API's and the worker's.
+        api_metrics = api.get("/metrics")
+        assert (
+            api_metrics.status_code == 200 and "certbroker_certificate_expiry" in api_metrics.text
+        )
+        worker = httpx.get(f"http://127.0.0.1:{stack.config.worker_metrics_port}/metrics")
+        assert 'kind="certificate.issue"' in worker.text, worker.text[:500]
 
 
 def test_a_taken_port_is_named(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ async def test_reencrypt_moves_values_to_the_active_key(tmp_path: Path) -> None:
         },
         dns={
             "provider": "rfc2136",
-            "server": "192.0.2.53",
+            "server": "127.0.0.1",
             "tsig_key_name": "k.",
             "tsig_secret": "abc=",
         },

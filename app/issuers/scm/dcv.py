@@ -168,5 +168,10 @@ class DcvEndpoints:
         )
         return DcvStatus.from_json(json_of(response))
 
-    def list_validations(self, *, domain: str | None = None) -> AsyncIterator[DcvValidation]:
-        return self.session.paginate("dcv/v1/validation", DcvValidation.from_json, domain=domain)
+    def list_validations(
+        self, *, domain: str | None = None, org_id: int | None = None
+    ) -> AsyncIterator[DcvValidation]:
+        """DCV state of the account's domains (`org_id`: those delegated to it)."""
+        return self.session.paginate(
+            "dcv/v1/validation", DcvValidation.from_json, domain=domain, org=org_id
+        )

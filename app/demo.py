@@ -57,7 +57,9 @@ class SandboxWiring:
                 "eab_kid": self.eab_kid,
                 "eab_hmac_key": self.eab_hmac_key,
                 "contact_email": "pki@example.com",
-                "ca_bundle_pem": Path(self.acme_ca_bundle).read_text(),
+                "ca_bundle_pem": Path(self.acme_ca_bundle).read_text()
+                if self.acme_ca_bundle
+                else None,
                 "challenge_types": ["http-01"],
             },
             # The requester may never approve its own EV order, so a second client does.

@@ -22,6 +22,7 @@ def register_backends(runtime: Runtime) -> None:
     import httpx
 
     from app.acme_state.store import DbAccountStore, DbHttp01Responder
+    from app.dns.lexicon_catalog import catalog as lexicon_catalog
     from app.dns.netpolicy import dns_egress_check
     from app.dns.registry import default_dns_registry
     from app.issuers.acme.issuer import AcmeIssuer
@@ -30,6 +31,8 @@ def register_backends(runtime: Runtime) -> None:
     from app.metrics.issuers import observed
 
     runtime.dns_providers = default_dns_registry(dns_egress_check(runtime))
+    # Lexicon's provider modules load once here (about a second), not inside a request.
+    lexicon_catalog()
     # One SCM call may take the jobs' CA call timeout, well inside the job timeout.
     runtime.scm_pool = ScmClientPool(
         timeout=httpx.Timeout(runtime.settings.jobs.ca_call_timeout_seconds, connect=10.0),

@@ -37,6 +37,7 @@ from app.sandbox.ports import require_free
 
 TLS_VALIDITY = dt.timedelta(days=365)
 TLS_RENEW_BEFORE = dt.timedelta(days=7)
+DV_VALIDITY_SECONDS = 365 * 86400  # what pebble gives its certificates (its default: 5 years)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,8 @@ def start_pebble_sandbox(
             "externalAccountBindingRequired": True,
             "externalAccountMACKeys": {files.eab_kid: files.eab_hmac_key},
             "domainBlocklist": [],
+            # A year, as a DV certificate from Sectigo (pebble's default is five years).
+            "certificateValidityPeriod": DV_VALIDITY_SECONDS,
         }
     }
     (workdir / "pebble.json").write_text(json.dumps(config, indent=2) + "\n")

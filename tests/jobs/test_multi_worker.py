@@ -28,15 +28,24 @@ from app.jobs.ticks import run_once_per_tick
 from app.outbox import nudge
 from app.runtime import Runtime
 from app.settings import Settings
-from tests.fixtures.app import REDIS_URL, make_settings
+from tests.fixtures.app import REDIS_URL, make_settings, own_pg_database
 from tests.jobs.worker_process import executions
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+# PostgreSQL only (SKIP LOCKED and several processes on one database): each test gets a
+# database of its own, see `cluster`.
 
 
 @pytest.fixture
-async def cluster(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Settings, Runtime]]:
+async def cluster(tmp_path: Path) -> AsyncIterator[tuple[Settings, Runtime]]:
+    # A database of its own: the session's e2e worker relays every outbox row of the shared
+    # database to its own queue, where these workers would never see the job.
+    async with own_pg_database("multi") as database_url:
+        async for pair in _cluster(database_url):
+            yield pair
+
+
+async def _cluster(database_url: str) -> AsyncIterator[tuple[Settings, Runtime]]:
     settings = make_settings(
         database_url,
         jobs={

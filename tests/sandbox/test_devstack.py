@@ -131,6 +131,8 @@ def test_make_run_sandbox_issues_dv_ov_and_ev(stack: DevStack) -> None:
                 .value.get_values_for_type(x509.DNSName)
             )
             assert orders[product] in leaf_names
+            lifetime = chain[0].not_valid_after_utc - chain[0].not_valid_before_utc
+            assert lifetime.days <= 366, (product, lifetime)  # pebble too: a year, not five
         assert certs[ids["positivessl"]]["backend"] == "acme"
         assert certs[ids["instantssl"]]["backend"] == certs[ids["ev-ssl"]]["backend"] == "scm"
         # Both processes' metrics, on by default in the sandbox: the API's and the worker's.

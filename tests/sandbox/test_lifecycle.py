@@ -232,3 +232,23 @@ async def test_locations(scm_sandbox):
     assert updated.json() == {"id": location_id, "details": {"host": "web2"}}
     assert listed == [{"id": location_id, "details": {"host": "web2"}}]
     assert deleted.status_code == 204 and gone.status_code == 404
+
+
+async def test_actions_take_any_body_as_scm_does(scm_sandbox):
+    """No body, `""` or `[]` reach the action (SCM's own -1601 for a missing message), never a
+    framework 422; renewals need no body at all."""
+    async with scm_sandbox.client() as scm:
+        ssl_id = (await scm.post("/ssl/v1/enroll", json=enroll_body(certType=283))).json()["sslId"]
+        for content in (None, b'""', b"[]"):
+            kwargs = {"content": content, "headers": {"content-type": "application/json"}}
+            answer = await scm.post(f"/ssl/v1/approve/{ssl_id}", **(kwargs if content else {}))
+            assert answer.status_code == 400 and answer.json()["code"] == -1601, answer.text
+        approved = await scm.post(f"/ssl/v1/approve/{ssl_id}", json={"message": "ok"})
+        assert approved.status_code == 204
+        await wait_for_status(scm, ssl_id, "Issued")
+        renewed = await scm.post(
+            f"/ssl/v1/renewById/{ssl_id}",
+            content=b'""',
+            headers={"content-type": "application/json"},
+        )
+    assert renewed.status_code == 200 and renewed.json()["sslId"] != ssl_id, renewed.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,14 +68,32 @@ async def edit(
     return details(order, date)
 
 
+def _message(body: Any) -> str | None:
+    """A body that is not a JSON object (none, `""`, `[]`: client libraries send each) reaches
+    the action, which then answers SCM's own error for a missing message instead of a
+    framework 422; an object's `message` is used."""
+    if isinstance(body, dict):
+        return MessageRequest.model_validate(body).message
+    return None
+
+
+# Any JSON, or none: FastAPI would refuse a body that is not an object with a 422.
+AnyBody = Annotated[Any, Body()]
+
+
+def _csr(body: Any) -> str | None:
+    """Renewals take an optional body; only an object's `csr` means anything."""
+    return RenewRequest.model_validate(body).csr if isinstance(body, dict) else None
+
+
 @router.post("/approve/{ssl_id}", status_code=NO_CONTENT)
-async def approve(ssl_id: int, body: MessageRequest, store: Store, caller: Caller) -> None:
-    order_actions.approve(store, current_order(store, ssl_id), caller, body.message)
+async def approve(ssl_id: int, store: Store, caller: Caller, body: AnyBody = None) -> None:
+    order_actions.approve(store, current_order(store, ssl_id), caller, _message(body))
 
 
 @router.post("/decline/{ssl_id}", status_code=NO_CONTENT)
-async def decline(ssl_id: int, body: MessageRequest, store: Store) -> None:
-    order_actions.decline(store, current_order(store, ssl_id), body.message)
+async def decline(ssl_id: int, store: Store, body: AnyBody = None) -> None:
+    order_actions.decline(store, current_order(store, ssl_id), _message(body))
 
 
 class ManualRevokeRequest(BaseModel):
@@ -117,8 +135,8 @@ async def revoke(ssl_id: int, body: RevokeRequest, store: Store) -> None:
 
 
 @router.post("/renewById/{ssl_id}")
-async def renew_by_id(ssl_id: int, store: Store, body: RenewRequest | None = Body(None)) -> dict:
-    fresh = order_actions.renew(store, current_order(store, ssl_id), body.csr if body else None)
+async def renew_by_id(ssl_id: int, store: Store, body: AnyBody = None) -> dict:
+    fresh = order_actions.renew(store, current_order(store, ssl_id), _csr(body))
     return {"sslId": fresh.id}
 
 
@@ -130,13 +148,11 @@ async def mark_renewed(ssl_id: int, store: Store) -> None:
 
 
 @router.post("/renew/{renew_id}", status_code=NO_CONTENT)
-async def renew_by_renew_id(
-    renew_id: str, store: Store, body: RenewRequest | None = Body(None)
-) -> None:
+async def renew_by_renew_id(renew_id: str, store: Store, body: AnyBody = None) -> None:
     order = next((o for o in store.saved.orders.values() if o.renew_id == renew_id), None)
     if order is None:
         raise ScmError(-123, "The SSL certificate to renew was not found.")
-    order_actions.renew(store, refresh(order, store), body.csr if body else None)
+    order_actions.renew(store, refresh(order, store), _csr(body))
 
 
 @router.post("/replace/{ssl_id}", status_code=NO_CONTENT)

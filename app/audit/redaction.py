@@ -19,6 +19,7 @@ _SECRET_PARTS = (
     "apikey",
     "authorization",
     "credential",
+    "keypem",  # scm.client_key_pem; a PEM key is also caught by its BEGIN line below
 )
 _SECRET_ENDINGS = ("token",)
 _PRIVATE_KEY_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from app.audit.redaction import REDACTED, redact
 from app.issuers.base import IssueRequest, StepOutcome
 from app.organizations.models import Organization
 from app.runtime import Runtime
@@ -157,6 +158,13 @@ async def test_the_client_certificate_and_key_are_pem_the_key_sealed_and_never_r
     # (`client_key_pem: null` means "keep the stored key", which does not fit.)
     error = refused_field(patched)
     assert error["field"] == "body.scm.client_key_pem" and "does not fit" in error["msg"]
+
+
+def test_the_audit_log_keeps_no_client_key() -> None:
+    key_pem, cert_pem = key_and_certificate()
+    body = {"scm": {"client_key_pem": "not even a key", "client_cert_pem": cert_pem}}
+    assert redact(body)["scm"] == {"client_key_pem": REDACTED, "client_cert_pem": cert_pem}
+    assert redact({"anything": key_pem}) == {"anything": REDACTED}
 
 
 @pytest.mark.parametrize(

@@ -102,3 +102,23 @@ async def test_redirects_open_checked_connections(
         with pytest.raises(EgressRefused, match="metadata"):
             await http.get(f"http://127.0.0.1:{port}/redirect")
     assert seen.hosts == [f"127.0.0.1:{port}"]
+
+
+async def test_a_ca_client_checks_every_request_url_against_the_ca_rules(
+    egress_names: EgressNames, server: tuple[int, Seen]
+) -> None:
+    """A CA's answers (a directory, a redirect) cannot send the broker to another host."""
+    port, seen = server
+    policy = egress_names.policy(
+        allowed_networks=["127.0.0.1/32"],
+        ca_host_allowlist=["127.0.0.1"],
+        ca_allow_http=True,
+        ca_any_port=True,
+    )
+    async with pinned_client(policy, kind="ca", field="acme.directory_url") as http:
+        assert (await http.get(f"http://127.0.0.1:{port}/x")).status_code == 204
+        name = await egress_names.name_for(["127.0.0.1"])
+        with pytest.raises(EgressRefused, match="not an allowed CA endpoint") as refused:
+            await http.get(f"http://{name}:{port}/x")
+    assert refused.value.errors[0]["field"] == "acme.directory_url"
+    assert seen.hosts == [f"127.0.0.1:{port}"]

@@ -133,3 +133,18 @@ async def test_crlf_line_ends_when_configured(scm_sandbox, issued):
         body = (await scm.get(f"/ssl/v1/collect/{ssl_id}/pemco")).content
     assert b"\r\n" in body and b"\n" not in body.replace(b"\r\n", b"")
     assert len(x509.load_pem_x509_certificates(body)) == 1
+
+
+async def test_ev_chains_to_an_ev_issuing_ca(scm_sandbox):
+    """As at Sectigo: EV leaves come from an EV intermediate, OV and DV from the OV one."""
+    async with scm_sandbox.client() as scm:
+        ssl_id = (await scm.post("/ssl/v1/enroll", json=enroll_body(certType=283))).json()["sslId"]
+        await scm_sandbox.force_state(ssl_id, "Issued")
+        chain = (await scm.get(f"/ssl/v1/collect/{ssl_id}/x509R")).content
+        cas = (await scm_sandbox._admin("GET", "/ca")).json()
+    leaf, intermediate, root = x509.load_pem_x509_certificates(chain)
+    leaf.verify_directly_issued_by(intermediate)
+    intermediate.verify_directly_issued_by(root)
+    assert "Extended Validation" in intermediate.subject.rfc4514_string()
+    assert intermediate.public_bytes(Encoding.PEM).decode() == cas["evIntermediate"]
+    assert cas["evIntermediate"] != cas["intermediate"]

@@ -14,6 +14,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ROOT_NAME = "Sandbox Sectigo RSA Root"
 INTERMEDIATE_NAME = "Sandbox Sectigo RSA Organization Validation Secure Server CA"
+EV_INTERMEDIATE_NAME = "Sandbox Sectigo RSA Extended Validation Secure Server CA"
 CLIENT_CA_NAME = "Sandbox SCM Admin Client CA"
 
 # CA/Browser Forum policy identifiers, so a leaf says whether it is DV, OV or EV.
@@ -114,10 +115,32 @@ def _ca_cert(
 class CertificateAuthority:
     """Signs leaves over a CSR's public key; keys are generated once or loaded from saved state."""
 
-    def __init__(self, root: KeyPair, intermediate: KeyPair, client_ca: KeyPair) -> None:
+    def __init__(
+        self,
+        root: KeyPair,
+        intermediate: KeyPair,
+        client_ca: KeyPair,
+        ev_intermediate: KeyPair | None = None,
+    ) -> None:
         self.root = root
-        self.intermediate = intermediate
+        self.intermediate = intermediate  # DV and OV leaves, as Sectigo's OV/DV issuing CAs
         self.client_ca = client_ca
+        # EV leaves chain to an EV issuing CA, as at Sectigo; state saved before it existed
+        # gets one now, under the same root.
+        if ev_intermediate is None:
+            algorithm = "ec" if isinstance(root.key, ec.EllipticCurvePrivateKey) else "rsa"
+            key = _new_key(algorithm)
+            ev_intermediate = KeyPair(key, _ca_cert(_name(EV_INTERMEDIATE_NAME), root, key, 0))
+        self.ev_intermediate = ev_intermediate
+
+    def issuer_for(self, validation: str) -> KeyPair:
+        return self.ev_intermediate if validation == "EV" else self.intermediate
+
+    def issuer_of(self, leaf: x509.Certificate) -> KeyPair:
+        """The intermediate that signed `leaf`."""
+        if leaf.issuer == self.ev_intermediate.cert.subject:
+            return self.ev_intermediate
+        return self.intermediate
 
     @classmethod
     def generate(cls, algorithm: str = "rsa") -> CertificateAuthority:
@@ -134,6 +157,7 @@ class CertificateAuthority:
             "root": self.root.to_dict(),
             "intermediate": self.intermediate.to_dict(),
             "client_ca": self.client_ca.to_dict(),
+            "ev_intermediate": self.ev_intermediate.to_dict(),
         }
 
     @classmethod
@@ -142,6 +166,7 @@ class CertificateAuthority:
             KeyPair.from_dict(data["root"]),
             KeyPair.from_dict(data["intermediate"]),
             KeyPair.from_dict(data["client_ca"]),
+            KeyPair.from_dict(data["ev_intermediate"]) if "ev_intermediate" in data else None,
         )
 
     def issue_leaf(
@@ -153,13 +178,12 @@ class CertificateAuthority:
         validation: str,
     ) -> x509.Certificate:
         is_rsa = isinstance(public_key, rsa.RSAPublicKey)
+        issuer = self.issuer_for(validation)
         builder = (
-            _builder(subject, self.intermediate.cert.subject, public_key, days)
+            _builder(subject, issuer.cert.subject, public_key, days)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.intermediate.key.public_key()
-                ),
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
                 critical=False,
             )
             .add_extension(
@@ -184,7 +208,7 @@ class CertificateAuthority:
                 critical=False,
             )
         )
-        return builder.sign(self.intermediate.key, hashes.SHA256())
+        return builder.sign(issuer.key, hashes.SHA256())
 
     def issue_client_certificate(self, login: str) -> KeyPair:
         """An admin's TLS client certificate for the /private/api listener."""

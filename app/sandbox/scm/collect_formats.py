@@ -32,7 +32,7 @@ def render(
 ) -> tuple[bytes, str]:
     """(body, file extension) for one format."""
     leaf = x509.load_pem_x509_certificate(leaf_pem.encode())
-    root, intermediate = ca.root.cert, ca.intermediate.cert
+    root, intermediate = ca.root.cert, ca.issuer_of(leaf).cert
     leaf_first = [leaf, intermediate, root]
     full = list(reversed(leaf_first)) if root_first else leaf_first
     chains: dict[str, list[x509.Certificate]] = {

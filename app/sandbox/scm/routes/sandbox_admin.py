@@ -32,6 +32,7 @@ async def ca_certificates(store: Store) -> dict:
     return {
         "root": store.ca.root.cert_pem,
         "intermediate": store.ca.intermediate.cert_pem,
+        "evIntermediate": store.ca.ev_intermediate.cert_pem,
         "clientCa": store.ca.client_ca.cert_pem,
     }
 

@@ -86,7 +86,7 @@ openapi: deps ## regenerate openapi/openapi.json and openapi.yaml
 
 # Every benchmark, each printing its figures and the ratios to its reference (bench/loadgen.py is
 # shared code, not a benchmark).
-BENCHES := bench/inventory_scale.py bench/acme_issue.py bench/api_load.py bench/e2e_issue.py bench/acme_facade.py
+BENCHES := bench/inventory_scale.py bench/acme_issue.py bench/api_load.py bench/e2e_issue.py bench/acme_facade.py bench/chaos.py
 
 bench: install ## the benchmarks in bench/ (BENCHES)
 	@for script in $(BENCHES); do echo "== $$script"; uv run python $$script || exit 1; done

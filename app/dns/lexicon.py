@@ -27,10 +27,10 @@ from lexicon._private.discovery import load_provider_module
 from lexicon.config import ConfigResolver, DictConfigSource
 
 from app.dns import lexicon_http
-from app.dns.errors import DnsConfigError, DnsPropagationTimeout, DnsProviderError, DnsQueryFailed
+from app.dns.errors import DnsConfigError, DnsProviderError, DnsQueryFailed
 from app.dns.lexicon_catalog import catalog
 from app.dns.lexicon_http import EgressCheck
-from app.dns.lookup import Server, resolve_server, txt_values
+from app.dns.lookup import Server, resolve_server, wait_until_served
 
 log = logging.getLogger("certbroker.dns")
 
@@ -157,31 +157,14 @@ class LexiconProvider:
 
     async def wait_for_txt(self, fqdn: str, value: str, timeout: float) -> None:  # noqa: ASYNC109
         fqdn = _absolute(fqdn)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        pending = await self.authoritative_servers(fqdn)
-        while True:
-            per_query = max(0.1, min(5.0, deadline - loop.time()))
-            results = await asyncio.gather(
-                *(txt_values(server, fqdn, per_query) for server in pending),
-                return_exceptions=True,
-            )
-            pending = [
-                server
-                for server, values in zip(pending, results, strict=True)
-                if isinstance(values, BaseException) or value not in values
-            ]
-            if not pending:
-                return
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                missing = [str(server) for server in pending]
-                raise DnsPropagationTimeout(
-                    f"TXT {fqdn} not served by {', '.join(missing)} after {timeout}s",
-                    fqdn=fqdn,
-                    missing_on=missing,
-                )
-            await asyncio.sleep(min(self._config.poll_interval, remaining))
+        await wait_until_served(
+            await self.authoritative_servers(fqdn),
+            fqdn,
+            value,
+            timeout,
+            poll_interval=self._config.poll_interval,
+            query_cap=5.0,
+        )
 
     # -- helpers also used by the settings check --------------------------------------------
 

@@ -16,7 +16,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from app.dns.errors import DnsConfigError, DnsQueryFailed
+from app.dns.errors import DnsConfigError, DnsPropagationTimeout, DnsQueryFailed
 
 
 @dataclass(frozen=True, order=True)
@@ -129,6 +129,45 @@ async def txt_values(server: Server, fqdn: str, query_timeout: float) -> set[str
         for rrset in _rrsets(response, owner, "TXT")
         for rd in rrset
     }
+
+
+async def wait_until_served(
+    servers: list[Server],
+    fqdn: str,
+    value: str,
+    timeout: float,  # noqa: ASYNC109
+    *,
+    poll_interval: float,
+    query_cap: float,
+) -> None:
+    """Poll each of `servers` until every one serves `value` in the TXT at `fqdn`, or raise
+    DnsPropagationTimeout naming those that do not after `timeout` seconds. A server that
+    fails to answer is simply not serving the value yet."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = list(servers)
+    while True:
+        per_query = max(0.1, min(query_cap, deadline - loop.time()))
+        results = await asyncio.gather(
+            *(txt_values(server, fqdn, per_query) for server in pending),
+            return_exceptions=True,
+        )
+        pending = [
+            server
+            for server, values in zip(pending, results, strict=True)
+            if isinstance(values, BaseException) or value not in values
+        ]
+        if not pending:
+            return
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            missing = [str(server) for server in pending]
+            raise DnsPropagationTimeout(
+                f"TXT {fqdn} not served by {', '.join(missing)} after {timeout}s",
+                fqdn=fqdn,
+                missing_on=missing,
+            )
+        await asyncio.sleep(min(poll_interval, remaining))
 
 
 async def cname_target(server: Server, fqdn: str, query_timeout: float) -> str | None:

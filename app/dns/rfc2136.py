@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -21,12 +20,17 @@ import dns.update
 
 from app.dns.errors import (
     DnsConfigError,
-    DnsPropagationTimeout,
     DnsQueryFailed,
     DnsUpdateRefused,
 )
 from app.dns.lexicon_http import EgressCheck
-from app.dns.lookup import Server, find_zone, ns_addresses, resolve_server, txt_values
+from app.dns.lookup import (
+    Server,
+    find_zone,
+    ns_addresses,
+    resolve_server,
+    wait_until_served,
+)
 
 log = logging.getLogger("certbroker.dns")
 
@@ -168,32 +172,14 @@ class Rfc2136Provider:
 
     async def wait_for_txt(self, fqdn: str, value: str, timeout: float) -> None:  # noqa: ASYNC109
         fqdn = _absolute(fqdn)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        pending = await self._authoritative_servers(fqdn)
-        while True:
-            per_query = max(0.1, min(self._config.timeout, deadline - loop.time()))
-            results = await asyncio.gather(
-                *(txt_values(server, fqdn, per_query) for server in pending),
-                return_exceptions=True,
-            )
-            # A server that fails to answer is simply not serving the value yet.
-            pending = [
-                server
-                for server, values in zip(pending, results, strict=True)
-                if isinstance(values, BaseException) or value not in values
-            ]
-            if not pending:
-                return
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                missing = [str(server) for server in pending]
-                raise DnsPropagationTimeout(
-                    f"TXT {fqdn} not served by {', '.join(missing)} after {timeout}s",
-                    fqdn=fqdn,
-                    missing_on=missing,
-                )
-            await asyncio.sleep(min(self._config.poll_interval, remaining))
+        await wait_until_served(
+            await self._authoritative_servers(fqdn),
+            fqdn,
+            value,
+            timeout,
+            poll_interval=self._config.poll_interval,
+            query_cap=self._config.timeout,
+        )
 
     async def zone_of(self, fqdn: str) -> tuple[Server, str]:
         """The update server and the zone it is authoritative for that holds `fqdn`."""

@@ -30,7 +30,7 @@ from app.dns import lexicon_http
 from app.dns.errors import DnsConfigError, DnsProviderError, DnsQueryFailed
 from app.dns.lexicon_catalog import catalog
 from app.dns.lexicon_http import EgressCheck
-from app.dns.lookup import Server, resolve_server, wait_until_served
+from app.dns.lookup import Server, resolve_server, split_endpoint, wait_until_served
 
 log = logging.getLogger("certbroker.dns")
 
@@ -43,16 +43,6 @@ _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexicon")
 _EXTRACT = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
 )
-
-
-def _endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, default_port
 
 
 @dataclass(frozen=True)
@@ -88,7 +78,7 @@ class LexiconConfig:
                 poll_interval=float(config.get("poll_interval", 2.0)),
                 concurrency=max(1, int(config.get("concurrency", 4))),
                 authoritative_servers=tuple(
-                    _endpoint(str(e)) for e in config.get("authoritative_servers", ())
+                    split_endpoint(str(e)) for e in config.get("authoritative_servers", ())
                 ),
             )
         except (TypeError, ValueError, dns.exception.DNSException) as exc:

@@ -117,6 +117,17 @@ async def ns_addresses(server: Server, zone: str, port: int, query_timeout: floa
     return sorted(Server(address, port) for address in addresses)
 
 
+def split_endpoint(text: str, default_port: int = 53) -> tuple[str, int]:
+    """'host', 'host:port' or '[v6]:port' -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port)
+    return text, default_port
+
+
 async def txt_values(server: Server, fqdn: str, query_timeout: float) -> set[str]:
     """The TXT strings `server` serves at exactly `fqdn` (multi-string records joined)."""
     response = await query(server, fqdn, "TXT", query_timeout)

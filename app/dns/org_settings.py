@@ -16,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app.crypto.secretbox import SecretBox
 from app.dns.lexicon_catalog import URL_OPTIONS, option_problems
+from app.dns.lookup import split_endpoint
 from app.dns.schemas import (
     CnameDelegationSettingsIn,
     DnsSettingsIn,
@@ -89,7 +90,7 @@ def _same_account(old: dict[str, Any] | None, new: dict[str, Any], prefix: str =
 
 def _check_ports(endpoints: list[str], where: str) -> None:
     for index, text in enumerate(endpoints):
-        _, port = _split_endpoint(text)
+        _, port = split_endpoint(text)
         if not 1 <= port <= 65535:
             raise Unprocessable.field(f"{where}.{index}", f"port {port} is not 1-65535")
 
@@ -99,7 +100,7 @@ def _targets(model: BaseModel, where: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(model, Rfc2136SettingsIn | LexiconSettingsIn):
         found += [
-            (f"{where}.authoritative_servers.{i}", _split_endpoint(text)[0])
+            (f"{where}.authoritative_servers.{i}", split_endpoint(text)[0])
             for i, text in enumerate(model.authoritative_servers)
         ]
     if isinstance(model, Rfc2136SettingsIn):
@@ -125,16 +126,6 @@ async def check_targets(model: BaseModel, egress: EgressPolicy, where: str = "bo
             await egress.check_target(target, field=field, kind="webhook", allow_http=True)
         else:
             await egress.resolve(target, field=field)
-
-
-def _split_endpoint(text: str) -> tuple[str, int]:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else 53
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, 53
 
 
 def _validate(model: BaseModel, secrets: dict[str, str], where: str, prefix: str = "") -> None:

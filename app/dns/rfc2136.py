@@ -29,6 +29,7 @@ from app.dns.lookup import (
     find_zone,
     ns_addresses,
     resolve_server,
+    split_endpoint,
     wait_until_served,
 )
 
@@ -56,17 +57,6 @@ class _RedactedKey(dns.tsig.Key):
     # dnspython's Key.__repr__ prints the secret; tracebacks with locals must not.
     def __repr__(self) -> str:
         return f"<TSIG key {self.name} {self.algorithm} secret=***>"
-
-
-def _endpoint(text: str, default_port: int) -> tuple[str, int]:
-    """'host', 'host:port' or '[v6]:port' -> (host, port)."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, default_port
 
 
 @dataclass(frozen=True)
@@ -111,7 +101,8 @@ class Rfc2136Config:
                 timeout=float(config.get("timeout", 10.0)),
                 poll_interval=float(config.get("poll_interval", 1.0)),
                 authoritative_servers=tuple(
-                    _endpoint(str(entry), port) for entry in config.get("authoritative_servers", ())
+                    split_endpoint(str(entry), port)
+                    for entry in config.get("authoritative_servers", ())
                 ),
             )
         except (TypeError, ValueError, dns.exception.DNSException) as exc:

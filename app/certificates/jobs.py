@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from cryptography import x509
 
@@ -73,6 +74,13 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
     issuer = runtime.issuers.get(cert.backend)
     config = backend_config(org, cert, runtime)  # decrypted once per execution, not per step
     started = time.monotonic()
+
+    async def checkpoint(_request: IssueRequest, state: dict[str, Any]) -> None:
+        # The backend's state must be durable before its next CA call.
+        cert.backend_state = state
+        session.add(cert)
+        await session.commit()
+
     while True:
         request = IssueRequest(
             request_id=cert.id,
@@ -84,6 +92,7 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
             backend_config=config,
             comments=cert.comments,
             state=dict(cert.backend_state),
+            checkpoint=checkpoint,
         )
         result = await issuer.advance(request)
         cert.backend_state = result.state

@@ -65,6 +65,29 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def service_pid(name: str) -> int | None:
+    """The oldest process called `name` whose parent is not (PostgreSQL's postmaster, the
+    Redis server): its tree's CPU is the service's, wherever the bench's work lands in it."""
+    candidates = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+            text = stat.read_text()
+            comm = text[text.index("(") + 1 : text.rindex(")")]
+            parent = int(text.rsplit(")", 1)[1].split()[1])
+            if comm == name:
+                candidates.append((int(stat.parent.name), parent))
+    names = {pid for pid, _ in candidates}
+    roots = sorted(pid for pid, parent in candidates if parent not in names)
+    return roots[0] if roots else None
+
+
+def service_cpu(name: str) -> float:
+    """CPU seconds of a local service's process tree (0 when it is not found): everything it
+    did for every client, so meaningful only while the bench is the machine's only load."""
+    pid = service_pid(name)
+    return tree_cpu(pid) if pid is not None else 0.0
+
+
 @dataclass
 class PgDatabase:
     """A database of its own on the bench server, dropped by `drop()`."""

@@ -13,7 +13,8 @@ from app.outbox import STAGED_FLAG, nudge
 from app.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hand-off per request
     return request.app.state.runtime
 
 

@@ -403,18 +403,17 @@ async def accept_load(
     seconds: float,
     cpu_of: Any,
 ) -> loadgen.LoadResult:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        headers = bearer_header(bearer)
+    headers = {**bearer_header(bearer), "Content-Type": "application/json"}
+    payloads = [json.dumps(body).encode() for body in bodies]
 
-        async def send(n: int) -> httpx.Response:
-            return await client.post(
-                "/v1/certificates", json=bodies[n % len(bodies)], headers=headers
-            )
-
-        return await loadgen.closed_loop(
-            client, send, concurrency=concurrency, seconds=seconds, cpu_of=cpu_of
+    async def send(connection: loadgen.HttpConnection, n: int) -> httpx.Response:
+        return await connection.request(
+            "POST", "/v1/certificates", payloads[n % len(payloads)], headers
         )
+
+    return await loadgen.closed_loop(
+        base, send, concurrency=concurrency, seconds=seconds, cpu_of=cpu_of
+    )
 
 
 async def run_accept(

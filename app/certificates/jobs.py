@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from cryptography import x509
+from sqlalchemy import select
 
 from app.catalog.products import Backend
 from app.certificates.models import Certificate, CertificateStatus
@@ -63,16 +65,29 @@ async def ensure_eab(ctx: JobContext, org: Organization) -> None:
 @job_handler(ISSUE_JOB)
 async def issue_certificate(ctx: JobContext) -> JobResult:
     session, runtime = ctx.session, ctx.runtime
-    cert = await session.get(Certificate, ctx.job.subject_id, populate_existing=True)
-    if cert is None or cert.status != CertificateStatus.SUBMITTED:
+    row = (
+        await session.execute(
+            select(Certificate, Organization)
+            .join(Organization, Organization.id == Certificate.organization_id)  # type: ignore[arg-type]
+            .where(Certificate.id == ctx.job.subject_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if row is None or row[0].status != CertificateStatus.SUBMITTED:
         return JobResult.done()  # already finished, or moved on by someone else
-    org = await session.get(Organization, cert.organization_id)
-    assert org is not None
+    cert, org = row
     if cert.backend == Backend.ACME.value:
         await ensure_eab(ctx, org)
     issuer = runtime.issuers.get(cert.backend)
     config = backend_config(org, cert, runtime)  # decrypted once per execution, not per step
     started = time.monotonic()
+
+    async def checkpoint(_request: IssueRequest, state: dict[str, Any]) -> None:
+        # The backend's state must be durable before its next CA call.
+        cert.backend_state = state
+        session.add(cert)
+        await session.commit()
+
     while True:
         request = IssueRequest(
             request_id=cert.id,
@@ -84,6 +99,7 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
             backend_config=config,
             comments=cert.comments,
             state=dict(cert.backend_state),
+            checkpoint=checkpoint,
         )
         result = await issuer.advance(request)
         cert.backend_state = result.state

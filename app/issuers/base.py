@@ -5,14 +5,23 @@ calls `Issuer.advance` once, stores the returned state in the same transaction a
 new status, commits, and calls again (now, or after `retry_after`). Each `advance` makes at most
 one side-effecting call to the CA, and the state it returns says what was done, so a crash
 between two steps resumes where the last commit left off and never orders twice.
+
+A job may instead hand a `checkpoint` with the request: a backend that supports it awaits it
+with the complete state wherever the state must be durable before the next CA call, and carries
+on in the same `advance` (no re-reading of what the last step already knew). If the checkpoint
+raises, so does `advance`. Backends without such points ignore it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
+
+# Persists the complete state of an order; awaited before the next CA call that depends on it.
+Checkpoint = Callable[["IssueRequest", dict[str, Any]], Awaitable[None]]
 
 
 class StepOutcome(StrEnum):
@@ -33,7 +42,8 @@ class IssuedCertificate:
 
 @dataclass(slots=True)
 class IssueRequest:
-    """Everything a backend needs for one certificate order. Plain data, no ORM objects."""
+    """Everything a backend needs for one certificate order. Plain data (and the job's
+    checkpoint), no ORM objects."""
 
     request_id: str  # the broker's unique id; backends use it as an idempotency marker at the CA
     csr_pem: str
@@ -45,6 +55,7 @@ class IssueRequest:
     comments: str | None = None
     requester_email: str | None = None
     state: dict[str, Any] = field(default_factory=dict)  # what earlier steps persisted
+    checkpoint: Checkpoint | None = None  # see the module docstring
 
 
 @dataclass(slots=True)

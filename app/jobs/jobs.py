@@ -53,8 +53,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
     outcome = "succeeded"
     try:
         async with runtime.sessions() as session:
-            job = await session.get(Job, job_id)
-            assert job is not None
+            session.add(job)  # as claimed: no second read
             if handler is None:
                 raise PermanentJobError(f"no handler for job kind {kind!r}")
             result = await handler(JobContext(runtime=runtime, session=session, job=job))

@@ -105,11 +105,9 @@ async def claim(
     )
     if enqueue_seq is not None:
         stmt = stmt.where(Job.enqueue_seq == enqueue_seq)
-    result = await session.execute(stmt)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    job = await session.get(Job, job_id, populate_existing=True)
-    return job
+    # The claimed row comes back with the update (one round trip), replacing any stale copy.
+    stmt = stmt.returning(Job).execution_options(synchronize_session=False, populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def still_claimed(

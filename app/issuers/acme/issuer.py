@@ -7,26 +7,25 @@ State (`IssueRequest.state`, JSON):
     finalized        True once the CSR was sent (or the order was found past `ready`)
     certificate_url  set once the certificate was downloaded
 
-Persistence points: without a `checkpoint` callback, `advance` returns PENDING with
-`retry_after=0` right after newOrder, after publishing challenges and after finalize, so the job
-commits those states before anything else happens. With a `checkpoint`, `advance` awaits it with
-the state at those points and carries on in the same call (fewer job round trips); if the
-checkpoint raises, so does `advance`, and the order it could not record is left to expire at the
-CA. Answering challenges and finalizing may share one call: both are safe to repeat from the
-last persisted state (a challenge no longer `pending` is not answered again; an order found
-`processing` or `valid` is not finalized again). Waiting happens inside `advance` only for a
-short `poll_budget`; longer waits (Retry-After, slow validations) come back as PENDING with
-`retry_after`. Transient errors (rate limits, badNonce exhaustion, network) come back as PENDING
-too; everything else is FAILED with a `reason` written for the requester.
+Persistence points: without a `checkpoint` callback (the request's, else the issuer's),
+`advance` returns PENDING with `retry_after=0` right after newOrder and after publishing
+challenges, so the job commits those states before anything else happens. With a `checkpoint`,
+`advance` awaits it with the state at those points and carries on in the same call (fewer job
+round trips, no re-reading of the order); if the checkpoint raises, so does `advance`, and the
+order it could not record is left to expire at the CA. Answering challenges, finalizing and
+downloading may share one call: all are safe to repeat from the last persisted state (a
+challenge no longer `pending` is not answered again; an order found `processing` or `valid` is
+not finalized again). Waiting happens inside `advance` only for a short `poll_budget` (the order
+is polled, not each authorization); longer waits (Retry-After, slow validations) come back as
+PENDING with `retry_after`. Transient errors (rate limits, badNonce exhaustion, network) come
+back as PENDING too; everything else is FAILED with a `reason` written for the requester.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -54,10 +53,9 @@ from app.issuers.acme.http01 import Http01Responder, WebrootHttp01Responder
 from app.issuers.acme.jws import AccountKey
 from app.issuers.acme.models import RenewalInfo
 from app.issuers.acme.validation import Validation
-from app.issuers.base import IssueRequest, StepOutcome, StepResult
+from app.issuers.base import Checkpoint, IssueRequest, StepOutcome, StepResult
 
 log = logging.getLogger(__name__)
-Checkpoint = Callable[[IssueRequest, dict[str, Any]], Awaitable[None]]
 # A transient failure without a server hint: soon enough to matter, slow enough not to hammer.
 TRANSIENT_RETRY = 30.0
 
@@ -201,12 +199,9 @@ class AcmeIssuer:
                 published = await validation.publish(order, state)
                 if published and await self._stop_here(request, state):
                     return _again(state)
-                wait = await validation.complete(order, state)
+                order, wait = await validation.complete(order, state)
                 if wait is not None:
                     return _again(state, wait)
-                # Every authorization is valid, so the order is ready (RFC 8555 §7.1.6):
-                # finalize without fetching it again; a CA that lags says orderNotReady.
-                order = dataclasses.replace(order, status="ready")
             if order.status == "ready":
                 try:
                     csr = x509.load_pem_x509_csr(request.csr_pem.encode())
@@ -220,10 +215,10 @@ class AcmeIssuer:
                     )
                 except OrderNotReady:
                     return _again(state, 0.25)
+            # Not a persistence point: a step retried from the last one finds the order
+            # `processing` or `valid` and does not finalize it again.
             state["finalized"] = True
             log.info("request %s: ACME order %s finalized", request.request_id, order.url)
-            if await self._stop_here(request, state):
-                return _again(state)
         if order is None or order.status != "valid":
             order = await client.poll_order(
                 account, state["order_url"], {"valid", "invalid"}, self.poll_budget
@@ -240,10 +235,12 @@ class AcmeIssuer:
         return StepResult(StepOutcome.ISSUED, state, certificate=issued_certificate(chain))
 
     async def _stop_here(self, request: IssueRequest, state: dict[str, Any]) -> bool:
-        """At a persistence point: hand the state to the checkpoint, or return it to the job."""
-        if self.checkpoint is None:
+        """At a persistence point: hand the state to the checkpoint (the request's, else the
+        issuer's), or return it to the job."""
+        checkpoint = request.checkpoint or self.checkpoint
+        if checkpoint is None:
             return True
-        await self.checkpoint(request, copy.deepcopy(state))
+        await checkpoint(request, copy.deepcopy(state))
         return False
 
     async def _cleanup(self, solver: ChallengeSolver, state: dict[str, Any]) -> None:

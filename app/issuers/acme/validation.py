@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, NoReturn
 
 from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
@@ -46,32 +47,35 @@ class Validation:
         await self.solver.wait_until_visible(done)
         return True
 
-    async def complete(self, order: Order, state: dict[str, Any]) -> float | None:
-        """Ask the CA to validate, then wait up to the budget. None when every authorization
-        is valid, else seconds to wait before the next step."""
-        authzs = await self._fetch(order.authorizations)
-        pending = [a for a in authzs if a.status == "pending"]
+    async def complete(self, order: Order, state: dict[str, Any]) -> tuple[Order, float | None]:
+        """Ask the CA to validate, then wait up to the budget by polling the order (one request
+        per poll whatever the number of names; authorizations are read again only to explain
+        a failure). Returns the order and None once it is past `pending`, else seconds to wait
+        before the next step."""
         responded: list[str] = state.setdefault("responded", [])
-        for authz in pending:
-            if authz.url in responded:
-                continue
-            chosen = PresentedChallenge.from_state(state["challenges"][authz.url])
-            current = next((c for c in authz.challenges if c.url == chosen.challenge_url), None)
-            # Answering a challenge that is already processing is an error at some CAs.
-            if current is None or current.status == "pending":
-                await self.client.respond_challenge(self.account, chosen.challenge_url)
-            responded.append(authz.url)
-        results = await asyncio.gather(
-            *(self.client.poll_authorization(self.account, a.url, self.budget) for a in pending)
+        if any(url not in responded for url in order.authorizations):
+            authzs = await self._fetch(order.authorizations)
+            for authz in authzs:
+                if authz.status != "pending" or authz.url in responded:
+                    continue
+                chosen = PresentedChallenge.from_state(state["challenges"][authz.url])
+                current = next((c for c in authz.challenges if c.url == chosen.challenge_url), None)
+                # Answering a challenge that is already processing is an error at some CAs.
+                if current is None or current.status == "pending":
+                    await self.client.respond_challenge(self.account, chosen.challenge_url)
+                responded.append(authz.url)
+            if all(a.status == "valid" for a in authzs):
+                # Every authorization is valid, so the order is ready (RFC 8555 §7.1.6): no
+                # need to fetch it again; a CA that lags says orderNotReady on finalize.
+                return dataclasses.replace(order, status="ready"), None
+        order = await self.client.poll_order(
+            self.account, order.url, {"ready", "processing", "valid", "invalid"}, self.budget
         )
-        for authz in results:
-            if authz.status not in ("pending", "valid"):
-                _raise_authorization_failure(authz)
-        still = [a for a in results if a.status == "pending"]
-        if not still:
-            return None
-        hints = [a.retry_after for a in still if a.retry_after is not None]
-        return max(hints) if hints else 0.25
+        if order.status == "invalid":
+            await self.raise_order_failure(order)
+        if order.status == "pending":
+            return order, order.retry_after if order.retry_after is not None else 0.25
+        return order, None
 
     async def raise_order_failure(self, order: Order) -> NoReturn:
         authzs = await self._fetch(order.authorizations, refresh=True)

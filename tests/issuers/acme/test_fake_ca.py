@@ -226,3 +226,28 @@ async def test_dropped_connections_retry_reads_but_not_finalize():
     dropped = [s for s in steps if s.reason and "could not be reached" in s.reason]
     assert len(dropped) == 1 and dropped[0].retry_after == 30  # finalize: left to the job
     assert ca.calls.count("/newOrder") == 1
+
+
+async def test_a_step_retried_after_finalize_does_not_finalize_again():
+    """Finalize is not a persistence point: a crash after it resumes from the last checkpoint
+    (no `finalized` in it), finds the order processing or valid, and only downloads."""
+    ca = ScriptedCa(processing_polls=1)  # the first poll after finalize says "come back later"
+    saved: list[dict] = []
+
+    async def checkpoint(request, state):
+        saved.append(state)
+
+    issuer = _issuer(ca)
+    request = make_request(["a.test"], CONFIG)
+    request.checkpoint = checkpoint
+    first = await issuer.advance(request)
+    assert first.outcome is StepOutcome.PENDING and first.state["finalized"] is True
+    assert ca.calls.count("/finalize/1") == 1
+    # The worker dies before the job commits `first.state`; the retry starts from the last
+    # checkpoint.
+    assert "finalized" not in saved[-1]
+    retry = make_request(["a.test"], CONFIG, **saved[-1])
+    result = await drive(issuer, retry)
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    assert ca.calls.count("/finalize/1") == 1
+    assert ca.calls.count("/newOrder") == 1

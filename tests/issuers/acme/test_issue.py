@@ -67,6 +67,21 @@ async def test_checkpoint_mode_issues_in_one_advance(account_store, http01_serve
     finally:
         await issuer.aclose()
     assert result.outcome is StepOutcome.ISSUED, result.reason
-    assert sorted(saved[0]) == ["order_url"]
-    assert saved[-1]["finalized"] is True
+    # Durable before the next CA call: the order, then the published challenges. Finalize is
+    # not a persistence point (a retried step finds the order processing or valid).
+    assert [sorted(s) for s in saved] == [["order_url"], ["challenges", "order_url"]]
     assert all(s["order_url"] == request.state["order_url"] for s in saved)
+    assert request.state["finalized"] is True
+
+
+async def test_the_requests_checkpoint_is_used_when_given(issuer, pebble):
+    saved: list[dict] = []
+
+    async def checkpoint(request, state):
+        saved.append(state)
+
+    request = make_request([unique_name()], pebble.backend_config())
+    request.checkpoint = checkpoint
+    result = await issuer.advance(request)
+    assert result.outcome is StepOutcome.ISSUED, result.reason
+    assert [sorted(s) for s in saved] == [["order_url"], ["challenges", "order_url"]]

@@ -13,25 +13,58 @@ from tests.issuers.acme.chains import verify_chain
 from tests.issuers.acme.conftest import drive, make_request, unique_name
 
 
+class WorkerDied(BaseException):
+    """The process is gone: nothing after the point that raises it runs, nothing is saved."""
+
+
 async def test_worker_killed_between_finalize_and_download_resumes(
     account_store, http01_server, pebble
 ):
     config = pebble.backend_config(account_scope="resume")
     request = make_request([unique_name()], config)
+    committed: dict = {}
+
+    async def checkpoint(_request, state):
+        committed.clear()
+        committed.update(state)
+
+    request.checkpoint = checkpoint
     first = AcmeIssuer(account_store, http01=http01_server.responder)
-    while not request.state.get("finalized"):
-        result = await first.advance(request)
-        assert result.outcome is StepOutcome.PENDING, result.reason
-        request.state = result.state
-        await asyncio.sleep(result.retry_after or 0)
-    await first.aclose()  # the worker dies here, with the persisted state only
-    order_url = request.state["order_url"]
+    client = first.connections.client(AcmeConfig.model_validate(config))
+
+    async def dies(*_args, **_kwargs):
+        raise WorkerDied
+
+    client.download_certificate = dies  # the worker dies once the order is finalized
+    with pytest.raises(WorkerDied):
+        while True:
+            result = await first.advance(request)
+            assert result.outcome is StepOutcome.PENDING, result.reason
+            request.state = result.state
+            await checkpoint(request, result.state)  # what the job commits
+            await asyncio.sleep(result.retry_after or 0)
+    order_url = committed["order_url"]
+    account = await first.connections.registrar.account(client, AcmeConfig.model_validate(config))
+    assert (await client.get_order(account, order_url)).status in ("processing", "valid")
+    await first.aclose()
 
     second = AcmeIssuer(account_store, http01=http01_server.responder)
+    resumed = make_request([request.common_name], config, **committed)
+    resumed.csr_pem = request.csr_pem
     try:
-        result = await drive(second, request)
+        client = second.connections.client(AcmeConfig.model_validate(config))
+        finalized = []
+        finalize = client.finalize_order
+
+        async def counted(*args, **kwargs):
+            finalized.append(args)
+            return await finalize(*args, **kwargs)
+
+        client.finalize_order = counted
+        result = await drive(second, resumed)
         assert result.outcome is StepOutcome.ISSUED, result.reason
-        assert request.state["order_url"] == order_url
+        assert finalized == []  # found processing or valid: not finalized again
+        assert resumed.state["order_url"] == order_url
         client, account = await second.connections.open(AcmeConfig.model_validate(config))
         assert await client.list_orders(account) == [order_url]
         verify_chain(result.certificate, pebble.root())

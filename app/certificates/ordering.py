@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals.models import Approval
 from app.auth.principal import Principal
 from app.catalog import policy
 from app.catalog.names import normalise
@@ -34,16 +35,21 @@ from app.certificates.service import transition
 from app.crypto.csr import CsrError, ParsedCsr, build_csr, parse_csr
 from app.crypto.keys import generate_key, private_key_pem
 from app.crypto.secretbox import SecretBox
-from app.db import new_id
+from app.db import insert_now, new_id
 from app.dns.tenant_slots import tenant_slots
 from app.domains.service import start_validation_for_order, unvalidated_names
 from app.errors import Unprocessable
+from app.jobs.models import Job
 from app.jobs.service import enqueue_job
 from app.organizations.models import Organization
 from app.organizations.service import get_organization, org_policy
+from app.outbox import OutboxMessage
 from app.runtime import Runtime
 
 ISSUE_JOB = "certificate.issue"
+# The rows an order writes in one go (see request_certificate). Its first event is not one of
+# them: the flush that inserts it also decides which webhook events it means.
+ORDER_ROWS = (Certificate, Job, OutboxMessage, Approval)
 
 
 @dataclass
@@ -189,7 +195,7 @@ async def request_certificate(
     """Place an order. Returns the certificate and whether it was created now (False when an
     Idempotency-Key replayed an earlier order)."""
     cert_id = new_id()
-    digest = request_hash(body)
+    digest = request_hash(body) if idempotency_key else ""
     # A replay answers the first order without checking again; a new key is claimed only
     # after the checks, which may release the session's connection for DNS work.
     if idempotency_key:
@@ -231,9 +237,6 @@ async def request_certificate(
         cert.csr_pem, cert.public_key_sha256 = plan.csr.pem, plan.csr.public_key_sha256
     else:
         await _generate_key(cert, plan.key_type, runtime.secretbox)
-    session.add(cert)
-    # Inserted first and alone: no ORM relationship orders it before the rows that refer to it.
-    await session.flush()
     # The first event lands the certificate in its first real status, so the history never
     # shows a step it did not take.
     requested = (
@@ -249,10 +252,15 @@ async def request_certificate(
         message = (
             f"{requested}; waiting for domain validation of {', '.join(plan.needs_validation)}"
         )
+        # Inserted first and alone: the validation's lookups flush what is pending, and the
+        # unit of work would not order the certificate before the rows that refer to it.
+        await insert_now(session, [cert])
     else:
         cert.status = CertificateStatus.SUBMITTED
         message = f"{requested}; submitted to {cert.backend}"
     transition(session, cert, None, principal.subject, message).from_status = None
+    # Opening the approval and queueing the issuance add rows without a query (so nothing is
+    # flushed before insert_now below puts them in order).
     if plan.approval_required:
         from app.approvals.service import open_approval
 
@@ -261,6 +269,9 @@ async def request_certificate(
         await start_validation_for_order(session, cert, plan.org, plan.needs_validation)
     else:
         await _enqueue_issuance(session, cert, new=True)
+    # The order's rows, the certificate with its final status and job, in one statement per
+    # table; the rest (its first event, webhook events, the audit row) flushes at the end.
+    await insert_now(session, [row for row in session.new if isinstance(row, ORDER_ROWS)])
     return cert, True
 
 

@@ -1,0 +1,45 @@
+"""insert_now: new rows, a referenced table first whatever order they come in, left in the
+session as a flush would leave them."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, select
+
+from app.db import insert_now
+from app.jobs.models import Job, JobState
+from app.outbox import OutboxMessage
+from app.runtime import Runtime
+
+
+async def test_parents_first_then_persistent_and_a_later_change_is_an_update(
+    runtime: Runtime,
+) -> None:
+    job = Job(kind="test.insert_now", state=JobState.PENDING, enqueue_seq=1)
+    message = OutboxMessage(job_id=job.id, enqueue_seq=1)  # refers to the job
+    async with runtime.sessions() as session:
+        session.add_all([message, job])
+        await insert_now(session, [message, job])  # the referring row given first
+        assert not session.new
+        assert inspect(job).persistent and job not in session.dirty
+        assert message not in session  # numbered by the database, not read back
+        job.state = JobState.QUEUED
+        await session.commit()
+
+    async with runtime.sessions() as session:
+        stored = await session.get(Job, job.id)
+        assert stored is not None and stored.state == JobState.QUEUED
+        messages = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.job_id == job.id))
+        ).scalars()
+        assert [m.enqueue_seq for m in messages] == [1]
+
+
+async def test_rows_roll_back_with_the_transaction(runtime: Runtime) -> None:
+    jobs = [Job(kind="test.insert_now.rollback") for _ in range(3)]  # one statement, three rows
+    ids = [job.id for job in jobs]
+    async with runtime.sessions() as session:
+        await insert_now(session, jobs)
+        await session.rollback()
+    async with runtime.sessions() as session:
+        found = await session.execute(select(Job.id).where(Job.id.in_(ids)))  # type: ignore[attr-defined]
+        assert found.all() == []

@@ -130,6 +130,17 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
 
 
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+async def autocommit(session: AsyncSession) -> None:
+    """Run the session's statements until its next commit (or rollback) outside any database
+    transaction: each is committed when it returns, at one round trip (no BEGIN, and the commit
+    costs none). Only for work whose every statement, flushes included, stands alone (a claim,
+    a read, a one-row checkpoint); call it before the first statement of that work."""
+    await session.connection(execution_options=AUTOCOMMIT)
+
+
 @asynccontextmanager
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work (`async with session_scope(f) as session:`): commit when the block ends

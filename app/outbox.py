@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -59,15 +59,15 @@ async def nudge(redis: Redis, queue_name: str) -> None:
         log.warning("outbox nudge failed: %s", type(exc).__name__)
 
 
-Enqueue = Callable[[str, str, dt.datetime], Awaitable[None]]
+# [(arq job id, job id, defer until)], handed over together.
+Enqueue = Callable[[list[tuple[str, str, dt.datetime]]], Awaitable[None]]
 
 
 async def relay_batch(session: AsyncSession, enqueue: Enqueue, limit: int = 100) -> int:
     """Hand unrelayed messages to Redis; returns how many. Caller commits.
 
-    `enqueue(arq_job_id, job_id, defer_until)` must be idempotent for one arq job id (arq
-    refuses a second job under an id it still holds), so a crash after enqueue and before the
-    commit only repeats a no-op.
+    `enqueue(batch)` must be idempotent for one arq job id (arq refuses a second job under an
+    id it still holds), so a crash after enqueue and before the commit only repeats a no-op.
     """
     query = (
         select(OutboxMessage, Job)
@@ -79,17 +79,35 @@ async def relay_batch(session: AsyncSession, enqueue: Enqueue, limit: int = 100)
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = (await session.execute(query)).all()
+    if not rows:
+        return 0
     now = utcnow()
-    for message, job in rows:
-        # A message superseded by a later staging of the same job is dropped, not sent.
-        if message.enqueue_seq == job.enqueue_seq and job.state == JobState.PENDING:
-            await enqueue(f"cb:{job.id}:{job.enqueue_seq}", job.id, message.defer_until)
-            await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.enqueue_seq == message.enqueue_seq)
-                .where(Job.state == JobState.PENDING)
-                .values(state=JobState.QUEUED, updated_at=now)
+    # A message superseded by a later staging of the same job is dropped, not sent.
+    due = [
+        (message, job)
+        for message, job in rows
+        if message.enqueue_seq == job.enqueue_seq and job.state == JobState.PENDING
+    ]
+    if due:
+        await enqueue(
+            [
+                (f"cb:{job.id}:{job.enqueue_seq}", job.id, message.defer_until)
+                for message, job in due
+            ]
+        )
+        await session.execute(
+            update(Job)
+            .where(
+                tuple_(Job.id, Job.enqueue_seq).in_([(job.id, job.enqueue_seq) for _, job in due])
             )
-        message.relayed_at = now
-        session.add(message)
+            .where(Job.state == JobState.PENDING)
+            .values(state=JobState.QUEUED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([message.id for message, _ in rows]))  # type: ignore[union-attr]
+        .values(relayed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return len(rows)

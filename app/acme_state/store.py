@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.acme_state.models import AcmeAccountKey, Http01Token, account_key_context
-from app.db import session_scope, utcnow
+from app.db import AUTOCOMMIT, session_scope, utcnow
 from app.issuers.acme.accounts import StoredAccount
 from app.runtime import Runtime
 
@@ -90,4 +90,4 @@ class DbHttp01Responder:
     @asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
         async with self.runtime.engine.connect() as connection:
-            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield await connection.execution_options(**AUTOCOMMIT)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.catalog.products import Backend
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
-from app.db import utcnow
+from app.db import autocommit, utcnow
 from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
@@ -65,6 +65,7 @@ async def ensure_eab(ctx: JobContext, org: Organization) -> None:
 @job_handler(ISSUE_JOB)
 async def issue_certificate(ctx: JobContext) -> JobResult:
     session, runtime = ctx.session, ctx.runtime
+    await autocommit(session)  # one read; the checkpoints and the outcome open their own
     row = (
         await session.execute(
             select(Certificate, Organization)
@@ -73,6 +74,7 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
             .execution_options(populate_existing=True)
         )
     ).one_or_none()
+    await session.commit()
     if row is None or row[0].status != CertificateStatus.SUBMITTED:
         return JobResult.done()  # already finished, or moved on by someone else
     cert, org = row
@@ -83,7 +85,9 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
     started = time.monotonic()
 
     async def checkpoint(_request: IssueRequest, state: dict[str, Any]) -> None:
-        # The backend's state must be durable before its next CA call.
+        # The backend's state must be durable before its next CA call: one UPDATE of the
+        # certificate, committed on its own.
+        await autocommit(session)
         cert.backend_state = state
         session.add(cert)
         await session.commit()

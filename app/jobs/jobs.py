@@ -9,9 +9,11 @@ import time
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
 
-from app.db import session_scope
+from app.db import autocommit, session_scope
 from app.jobs.handlers import HANDLERS, JobContext
 from app.jobs.liveness import Liveness
 from app.jobs.models import Job
@@ -40,6 +42,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
     worker = liveness.worker_id if liveness else None
     settings = runtime.settings.jobs
     async with session_scope(runtime.sessions) as session:
+        await autocommit(session)  # the claim is one statement
         job = await claim(session, job_id, enqueue_seq, settings.lease_seconds, worker)
     if job is None:
         return "skipped"
@@ -57,8 +60,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
             if handler is None:
                 raise PermanentJobError(f"no handler for job kind {kind!r}")
             result = await handler(JobContext(runtime=runtime, session=session, job=job))
-            if await still_claimed(session, job_id, worker, attempts):
-                record_success(session, job, result)
+            if await record_success(session, job, result, worker, attempts):
                 staged = bool(session.info.get(STAGED_FLAG))
                 await session.commit()
                 outcome = "rescheduled" if result.again_in is not None else "succeeded"
@@ -130,17 +132,37 @@ async def _after_cancel(
         log.warning("job %s could not be handed back: %s: %s", job_id, type(exc).__name__, exc)
 
 
+# What ArqRedis.enqueue_job does for one job (skip an id arq still holds or has a result for,
+# else store the job and queue it at its time), for a batch in one round trip.
+# ARGV: job key prefix, result key prefix, then per job: arq id, payload, score, expiry (ms).
+_ENQUEUE = """
+local queued = 0
+for i = 3, #ARGV, 4 do
+  local job_key = ARGV[1] .. ARGV[i]
+  if redis.call('exists', job_key, ARGV[2] .. ARGV[i]) == 0 then
+    redis.call('psetex', job_key, ARGV[i + 3], ARGV[i + 1])
+    redis.call('zadd', KEYS[1], ARGV[i + 2], ARGV[i])
+    queued = queued + 1
+  end
+end
+return queued
+"""
+
+
 def arq_enqueuer(redis: ArqRedis, queue_name: str):
-    async def enqueue(arq_job_id: str, job_id: str, defer_until: dt.datetime) -> None:
-        seq = int(arq_job_id.rsplit(":", 1)[1])
-        await redis.enqueue_job(
-            "run_job",
-            job_id,
-            seq,
-            _job_id=arq_job_id,
-            _queue_name=queue_name,
-            _defer_until=defer_until,
-        )
+    script = redis.register_script(_ENQUEUE)
+
+    async def enqueue(batch: list[tuple[str, str, dt.datetime]]) -> None:
+        now = timestamp_ms()
+        args: list[Any] = [job_key_prefix, result_key_prefix]
+        for arq_job_id, job_id, defer_until in batch:
+            seq = int(arq_job_id.rsplit(":", 1)[1])
+            score = to_unix_ms(defer_until)
+            payload = serialize_job(
+                "run_job", (job_id, seq), {}, None, now, serializer=redis.job_serializer
+            )
+            args += [arq_job_id, payload, score, max(score - now, 0) + redis.expires_extra_ms]
+        await script(keys=[queue_name], args=args)
 
     return enqueue
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.errors import NotFound
 from app.jobs.models import ACTIVE_STATES, Job, JobState
-from app.outbox import stage_job
+from app.outbox import STAGED_FLAG, OutboxMessage, stage_job
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +144,47 @@ def backoff_seconds(failures: int, base: float = 2.0, cap: float = 600.0) -> flo
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, failures - 1)))
 
 
-def record_success(session: AsyncSession, job: Job, result: JobResult) -> None:
-    job.failures = 0
-    job.lease_until = None
-    job.claimed_by = None
+async def record_success(
+    session: AsyncSession, job: Job, result: JobResult, worker: str | None, attempts: int
+) -> bool:
+    """Record the handler's result if this execution still holds its claim: one conditional
+    UPDATE, which (like `still_claimed`) locks the row until the caller commits. False when the
+    lease lapsed and the job was re-staged or claimed again: the execution is superseded, and
+    the caller rolls back instead."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "failures": 0,
+        "lease_until": None,
+        "claimed_by": None,
+        "last_error": None,
+        "updated_at": now,
+    }
+    run_at = None
     if result.again_in is not None:
-        job.last_error = None
-        stage_job(session, job, utcnow() + dt.timedelta(seconds=result.again_in))
-        return
-    job.state = JobState.SUCCEEDED
-    job.finished_at = job.updated_at = utcnow()
-    job.last_error = None
-    session.add(job)
+        run_at = now + dt.timedelta(seconds=result.again_in)
+        values.update(state=JobState.PENDING, enqueue_seq=Job.enqueue_seq + 1, run_at=run_at)
+    else:
+        values.update(state=JobState.SUCCEEDED, finished_at=now)
+    seq = (
+        await session.execute(
+            update(Job)
+            .where(
+                Job.id == job.id,
+                Job.state == JobState.RUNNING,
+                Job.claimed_by == worker,
+                Job.attempts == attempts,
+            )
+            .values(**values)
+            .returning(Job.enqueue_seq)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    if seq is None:
+        return False
+    if run_at is not None:  # staged again, as stage_job does
+        session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
+        session.info[STAGED_FLAG] = True
+    return True
 
 
 def record_failure(session: AsyncSession, job: Job, error: str, *, permanent: bool) -> bool:
@@ -187,8 +216,6 @@ JobsForget = Callable[[list[str]], Awaitable[None]]
 async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *conditions: Any) -> bool:
     """Stage `job` again under a new arq id, if it is still what the caller saw (several
     reconcilers run at once: the conditional update lets exactly one of them win)."""
-    from app.outbox import STAGED_FLAG, OutboxMessage
-
     seq = job.enqueue_seq + 1
     # It keeps its (past) run time, so arq, which orders its queue by that, runs recovered
     # work before work that became due since.

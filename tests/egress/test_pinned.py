@@ -8,10 +8,11 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpcore
 import pytest
 import uvicorn
 
-from app.egress.http import pinned_client
+from app.egress.http import CoalescingStream, pinned_client
 from app.egress.policy import EgressRefused, EgressUnresolved
 from tests.fixtures.egress import EgressNames
 
@@ -122,3 +123,30 @@ async def test_a_ca_client_checks_every_request_url_against_the_ca_rules(
             await http.get(f"http://{name}:{port}/x")
     assert refused.value.errors[0]["field"] == "acme.directory_url"
     assert seen.hosts == [f"127.0.0.1:{port}"]
+
+
+class RecordingStream(httpcore.AsyncNetworkStream):
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.writes.append(buffer)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return b"HTTP/1.1 204 No Content\r\n\r\n"
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_requests_head_and_body_leave_in_one_send() -> None:
+    inner = RecordingStream()
+    stream = CoalescingStream(inner)
+    await stream.write(b"POST / HTTP/1.1\r\n\r\n")
+    await stream.write(b"")
+    await stream.write(b"{}")
+    assert inner.writes == []
+    assert (await stream.read(65536)).startswith(b"HTTP/1.1 204")
+    assert inner.writes == [b"POST / HTTP/1.1\r\n\r\n{}"]
+    await stream.write(b"x" * CoalescingStream.FLUSH_AT)  # a large body is not held back
+    assert len(inner.writes) == 2

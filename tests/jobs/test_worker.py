@@ -194,3 +194,35 @@ async def test_dedupe_key_returns_the_active_job(isolated: tuple[Settings, Runti
     first = await stage(runtime, "test.record", dedupe_key="issue:abc")
     second = await stage(runtime, "test.record", dedupe_key="issue:abc")
     assert first == second
+
+
+async def test_an_execution_whose_claim_lapsed_records_nothing(
+    isolated: tuple[Settings, Runtime],
+) -> None:
+    from app.jobs.service import claim, record_success
+
+    _, runtime = isolated
+    [job_id] = await stage(runtime, "test.record")
+    async with session_scope(runtime.sessions) as session:
+        mine = await claim(session, job_id, None, lease=0.0, worker="w-old")
+    assert mine is not None
+    async with session_scope(runtime.sessions) as session:  # the lease lapsed: taken over
+        theirs = await claim(session, job_id, None, lease=60.0, worker="w-new")
+    assert theirs is not None
+    async with runtime.sessions() as session:
+        session.add(mine)
+        assert not await record_success(session, mine, JobResult.done(), "w-old", mine.attempts)
+        await session.rollback()
+    async with runtime.sessions() as session:
+        session.add(theirs)
+        later = JobResult.later(5)
+        assert await record_success(session, theirs, later, "w-new", theirs.attempts)
+        await session.commit()
+    async with runtime.sessions() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        assert (job.state, job.claimed_by, job.enqueue_seq) == (
+            JobState.PENDING,
+            None,
+            theirs.enqueue_seq + 1,
+        )

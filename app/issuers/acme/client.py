@@ -32,6 +32,10 @@ _ALTERNATE = re.compile(r'<([^>]+)>\s*;[^,]*rel="?alternate"?', re.IGNORECASE)
 # and back off, so a slow CA costs a few requests per second at most.
 FIRST_POLL = 0.05
 MAX_POLL = 2.0
+# A validation is not done the moment the CA was told to start it (the CA has to reach the
+# name; pebble, fetching HTTP-01 from the broker's API under load, takes tens of milliseconds):
+# the first look at the order waits this long instead of costing a request that finds nothing.
+VALIDATION_FIRST_POLL = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +144,11 @@ class AcmeClient:
         return self._order(order.url, response)
 
     async def poll_order(
-        self, account: AcmeAccount, url: str, done: set[str], budget: float
+        self, account: AcmeAccount, url: str, done: set[str], budget: float, first: float = 0.0
     ) -> Order:
-        """Fetch the order until its status is in `done` or `budget` seconds would be
-        exceeded; the last fetch is returned either way."""
-        return await _poll(lambda: self.get_order(account, url), done, budget)
+        """Fetch the order (the first time after `first` seconds) until its status is in
+        `done` or `budget` seconds would be exceeded; the last fetch is returned either way."""
+        return await _poll(lambda: self.get_order(account, url), done, budget, first)
 
     async def poll_authorization(
         self, account: AcmeAccount, url: str, budget: float
@@ -204,10 +208,14 @@ class AcmeClient:
         )
 
 
-async def _poll(fetch: Callable[[], Awaitable[T]], done: set[str], budget: float) -> T:
+async def _poll(
+    fetch: Callable[[], Awaitable[T]], done: set[str], budget: float, first: float = 0.0
+) -> T:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
-    delay = FIRST_POLL
+    if first:
+        await asyncio.sleep(min(first, budget))
+    delay = max(FIRST_POLL, first * 1.5)
     while True:
         item = await fetch()
         if item.status in done:  # type: ignore[attr-defined]

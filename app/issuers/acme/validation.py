@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any, NoReturn
 
 from app.issuers.acme.challenges import ChallengeSolver, PresentedChallenge
-from app.issuers.acme.client import AcmeAccount, AcmeClient
+from app.issuers.acme.client import VALIDATION_FIRST_POLL, AcmeAccount, AcmeClient
 from app.issuers.acme.errors import ValidationFailed, problem_from_document
 from app.issuers.acme.models import Authorization, Order
 
@@ -69,7 +69,11 @@ class Validation:
                 # need to fetch it again; a CA that lags says orderNotReady on finalize.
                 return dataclasses.replace(order, status="ready"), None
         order = await self.client.poll_order(
-            self.account, order.url, {"ready", "processing", "valid", "invalid"}, self.budget
+            self.account,
+            order.url,
+            {"ready", "processing", "valid", "invalid"},
+            self.budget,
+            first=VALIDATION_FIRST_POLL,
         )
         if order.status == "invalid":
             await self.raise_order_failure(order)

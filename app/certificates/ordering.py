@@ -26,6 +26,7 @@ from app.certificates.delegation_check import (
 from app.certificates.idempotency import claim_key, replay_idempotent, request_hash
 from app.certificates.models import (
     Certificate,
+    CertificateEvent,
     CertificateStatus,
     labels_text,
     names_text,
@@ -47,9 +48,8 @@ from app.outbox import OutboxMessage
 from app.runtime import Runtime
 
 ISSUE_JOB = "certificate.issue"
-# The rows an order writes in one go (see request_certificate). Its first event is not one of
-# them: the flush that inserts it also decides which webhook events it means.
-ORDER_ROWS = (Certificate, Job, OutboxMessage, Approval)
+# The rows an order writes in one go (see request_certificate).
+ORDER_ROWS = (Certificate, CertificateEvent, Job, OutboxMessage, Approval)
 
 
 @dataclass
@@ -269,8 +269,8 @@ async def request_certificate(
         await start_validation_for_order(session, cert, plan.org, plan.needs_validation)
     else:
         await _enqueue_issuance(session, cert, new=True)
-    # The order's rows, the certificate with its final status and job, in one statement per
-    # table; the rest (its first event, webhook events, the audit row) flushes at the end.
+    # The order's rows, the certificate with its final status and job, at once (on PostgreSQL in
+    # one statement); what else the request adds (webhook events, the audit row) flushes later.
     await insert_now(session, [row for row in session.new if isinstance(row, ORDER_ROWS)])
     return cert, True
 

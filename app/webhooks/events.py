@@ -118,6 +118,15 @@ def _stage_deliveries(session: Session, _context: Any, _instances: Any) -> None:
         _fan_out(session, records)
 
 
+@event.listens_for(Session, "before_commit")
+def _decide_before_commit(session: Session) -> None:
+    # A change whose rows were inserted outside the unit of work (app.db.insert_now) may leave
+    # nothing for the commit to flush: its events are decided here, and the commit's flush,
+    # which now has them to insert, stages their deliveries.
+    for callback in session.info.pop(_DEFERRED, []):
+        callback()
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_unsent(session: Session, _previous: Any) -> None:
     session.info.pop(_DEFERRED, None)

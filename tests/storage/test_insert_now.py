@@ -3,7 +3,11 @@ session as a flush would leave them."""
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from app.db import insert_now
 from app.jobs.models import Job, JobState
@@ -38,8 +42,16 @@ async def test_rows_roll_back_with_the_transaction(runtime: Runtime) -> None:
     jobs = [Job(kind="test.insert_now.rollback") for _ in range(3)]  # one statement, three rows
     ids = [job.id for job in jobs]
     async with runtime.sessions() as session:
+        await insert_now(session, [])  # nothing to do
         await insert_now(session, jobs)
         await session.rollback()
     async with runtime.sessions() as session:
         found = await session.execute(select(Job.id).where(Job.id.in_(ids)))  # type: ignore[attr-defined]
         assert found.all() == []
+
+
+async def test_a_refused_row_is_an_integrity_error_like_any_flush(runtime: Runtime) -> None:
+    orphan = OutboxMessage(job_id=uuid.uuid4().hex, enqueue_seq=1)  # no such job
+    async with runtime.sessions() as session:
+        with pytest.raises(IntegrityError):
+            await insert_now(session, [Job(kind="test.insert_now.refused"), orphan])

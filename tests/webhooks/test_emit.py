@@ -12,7 +12,7 @@ from app.outbox import OutboxMessage
 from app.runtime import Runtime
 from app.settings import WebhookSettings
 from app.webhooks import service
-from app.webhooks.events import DELIVER_JOB, emit
+from app.webhooks.events import DELIVER_JOB, emit, on_flush
 from app.webhooks.models import EventType, WebhookDelivery, WebhookEvent
 from app.webhooks.schemas import WebhookCreate
 from tests.auth.factories import new_tenant
@@ -72,3 +72,38 @@ async def test_emit_stages_a_delivery_per_subscription_in_the_same_transaction(
 def test_emit_refuses_an_unknown_event_type() -> None:
     with pytest.raises(ValueError, match="exploded"):
         emit(None, "t", "certificate.exploded", {})  # type: ignore[arg-type]
+
+
+async def test_a_change_decided_at_flush_is_sent_even_when_nothing_is_left_to_flush(
+    runtime: Runtime, receiver: Receiver, webhook_policy: WebhookSettings
+) -> None:
+    """A change whose own rows were inserted outside the unit of work (the order's, by
+    insert_now) leaves the session clean: its events are decided at commit all the same."""
+    tenant = await new_tenant(runtime, "deferred")
+    async with runtime.sessions() as session:
+        await service.create_webhook(
+            session,
+            runtime.secretbox,
+            runtime.egress,
+            webhook_policy,
+            tenant.id,
+            WebhookCreate(
+                url=receiver.url(uuid.uuid4().hex), event_types=[EventType.CERTIFICATE_EXPIRING]
+            ),
+        )
+        await session.commit()
+
+    emitted: list[WebhookEvent] = []
+    async with runtime.sessions() as session:
+        on_flush(
+            session,
+            lambda: emitted.append(
+                emit(session, tenant.id, EventType.CERTIFICATE_EXPIRING, {"severity": "warning"})
+            ),
+        )
+        assert not session.new and not session.dirty
+        await session.commit()
+    async with runtime.sessions() as session:
+        (event,) = emitted
+        deliveries = select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)
+        assert len((await session.scalars(deliveries)).all()) == 1

@@ -162,6 +162,7 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
         super().__init__(verify=context, limits=limits, http2=http2)
         self._policy, self._field, self._kind = policy, field, kind
+        self._allowed: set[tuple[str, bytes, str, int | None]] = set()
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=limits.max_connections,
@@ -174,7 +175,16 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._kind is not None:
-            self._policy.check_url(str(request.url), field=self._field, kind=self._kind)
+            url = request.url
+            # The rules look at the scheme, credentials, host and port only, and the policy is
+            # fixed for the process: an origin that passed once passes again (a refusal is
+            # checked, and logged, every time).
+            origin = (url.scheme, url.userinfo, url.host, url.port)
+            if origin not in self._allowed:
+                self._policy.check_url(str(url), field=self._field, kind=self._kind)
+                if len(self._allowed) >= 256:
+                    self._allowed.clear()
+                self._allowed.add(origin)
         return await super().handle_async_request(request)
 
 

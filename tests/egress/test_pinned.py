@@ -121,8 +121,12 @@ async def test_a_ca_client_checks_every_request_url_against_the_ca_rules(
         name = await egress_names.name_for(["127.0.0.1"])
         with pytest.raises(EgressRefused, match="not an allowed CA endpoint") as refused:
             await http.get(f"http://{name}:{port}/x")
+        # Allowed origins are remembered, refused ones checked again every time.
+        assert (await http.get(f"http://127.0.0.1:{port}/y")).status_code == 204
+        with pytest.raises(EgressRefused, match="not an allowed CA endpoint"):
+            await http.get(f"http://{name}:{port}/x")
     assert refused.value.errors[0]["field"] == "acme.directory_url"
-    assert seen.hosts == [f"127.0.0.1:{port}"]
+    assert seen.hosts == [f"127.0.0.1:{port}"] * 2
 
 
 class RecordingStream(httpcore.AsyncNetworkStream):

@@ -23,7 +23,12 @@ from app.jobs.models import Job, JobState
 log = logging.getLogger("certbroker.outbox")
 
 NUDGE_SUFFIX = ":outbox-nudge"
+# Set in `session.info` when the transaction staged work, or may stage some when it flushes
+# (webhook deliveries are decided at flush): a caller that looks before the commit nudges then.
 STAGED_FLAG = "outbox_staged"
+# How many messages the session did stage: exact once its transaction committed, so a caller
+# that looks after the commit nudges only for real work.
+STAGED_COUNT = "outbox_staged_count"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -44,8 +49,16 @@ def stage_job(session: AsyncSession, job: Job, run_at: dt.datetime | None = None
     job.run_at = run_at or utcnow()
     job.updated_at = utcnow()
     session.add(job)
-    session.add(OutboxMessage(job_id=job.id, enqueue_seq=job.enqueue_seq, defer_until=job.run_at))
+    add_message(
+        session, OutboxMessage(job_id=job.id, enqueue_seq=job.enqueue_seq, defer_until=job.run_at)
+    )
+
+
+def add_message(session: AsyncSession, message: OutboxMessage) -> None:
+    """Add an outbox message to the caller's transaction and note it for the nudge."""
+    session.add(message)
     session.info[STAGED_FLAG] = True
+    session.info[STAGED_COUNT] = session.info.get(STAGED_COUNT, 0) + 1
 
 
 async def nudge(redis: Redis, queue_name: str) -> None:

@@ -86,11 +86,13 @@ class JobSettings(BaseModel):
     job_timeout_seconds: float = Field(default=300.0, gt=0)
     ca_call_timeout_seconds: float = Field(default=30.0, gt=0)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
-    # A running job may hold two database connections at once (its own session and a nested
-    # one, the ACME account store's for instance), so twice this plus the relay, heartbeat and
-    # reconciler must fit in the pool (30, app/db.py); at 50 the jobs starved each other of
-    # connections (30 s pool timeouts) during a DV burst.
-    max_concurrent_jobs: int = Field(default=12, ge=1, le=1000)
+    # A running job holds at most one database connection, and only while it reads or
+    # commits a step (never while it waits for a CA; the ACME account store and the HTTP-01
+    # responder take theirs when the job holds none), so this plus the relay, heartbeat,
+    # reconciler and periodic tick must fit in the pool (30, app/db.py). At 50, when a job
+    # could hold two, the jobs starved each other of connections (30 s pool timeouts) during a
+    # DV burst.
+    max_concurrent_jobs: int = Field(default=24, ge=1, le=1000)
     # The periodic schedules (renewals, expiry checks, inventory sync). The reconciler always
     # runs; tests switch the schedules off and drive those functions with their own clock.
     schedules_enabled: bool = True

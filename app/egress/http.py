@@ -10,6 +10,8 @@ checked connections.
 from __future__ import annotations
 
 import contextlib
+import select
+import socket
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +34,10 @@ class CoalescingStream(httpcore.AsyncNetworkStream):
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        # httpcore asks every idle connection in the pool whether it is readable (closed by
+        # the server) each time it hands out a connection; anyio's answer builds its attribute
+        # maps on every call, so the socket is looked up once.
+        self._socket = inner.get_extra_info("socket")
         self._pending: list[bytes] = []
         self._size = 0
         self._timeout: float | None = None
@@ -68,6 +74,8 @@ class CoalescingStream(httpcore.AsyncNetworkStream):
         return CoalescingStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._socket is not None:
+            return _readable(self._socket)
         return self._inner.get_extra_info(info)
 
     async def _flush(self) -> None:
@@ -75,6 +83,19 @@ class CoalescingStream(httpcore.AsyncNetworkStream):
         self._pending.clear()
         self._size = 0
         await self._inner.write(data, self._timeout)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """httpcore's test: data (or the end of the stream) waits to be read. A closed socket is
+    reported readable, as httpcore does, so the connection is dropped."""
+    fd = sock.fileno()
+    if fd < 0:
+        return True
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([fd], [], [], 0)[0])
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):

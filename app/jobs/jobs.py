@@ -28,7 +28,7 @@ from app.jobs.service import (
     still_claimed,
 )
 from app.metrics.registry import record_job
-from app.outbox import NUDGE_SUFFIX, STAGED_FLAG, nudge, relay_batch
+from app.outbox import NUDGE_SUFFIX, STAGED_COUNT, nudge, relay_batch
 from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.jobs")
@@ -61,8 +61,10 @@ async def run_job(ctx: dict[str, Any], job_id: str, enqueue_seq: int | None = No
                 raise PermanentJobError(f"no handler for job kind {kind!r}")
             result = await handler(JobContext(runtime=runtime, session=session, job=job))
             if await record_success(session, job, result, worker, attempts):
-                staged = bool(session.info.get(STAGED_FLAG))
                 await session.commit()
+                # Counted after the commit: webhook deliveries are staged during its flush,
+                # and an event nobody subscribed to stages nothing to nudge the relay for.
+                staged = bool(session.info.get(STAGED_COUNT))
                 outcome = "rescheduled" if result.again_in is not None else "succeeded"
             else:  # the lease lapsed and another execution owns the job now
                 await session.rollback()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.errors import NotFound
 from app.jobs.models import ACTIVE_STATES, Job, JobState
-from app.outbox import STAGED_FLAG, OutboxMessage, stage_job
+from app.outbox import OutboxMessage, add_message, stage_job
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +182,7 @@ async def record_success(
     if seq is None:
         return False
     if run_at is not None:  # staged again, as stage_job does
-        session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
-        session.info[STAGED_FLAG] = True
+        add_message(session, OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
     return True
 
 
@@ -236,8 +235,7 @@ async def _restage(session: AsyncSession, job: Job, now: dt.datetime, *condition
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
-    session.info[STAGED_FLAG] = True
+    add_message(session, OutboxMessage(job_id=job.id, enqueue_seq=seq, defer_until=run_at))
     return True
 
 

@@ -150,3 +150,19 @@ async def test_a_requests_head_and_body_leave_in_one_send() -> None:
     assert inner.writes == [b"POST / HTTP/1.1\r\n\r\n{}"]
     await stream.write(b"x" * CoalescingStream.FLUSH_AT)  # a large body is not held back
     assert len(inner.writes) == 2
+
+
+async def test_an_idle_connection_closed_by_the_server_reads_as_readable() -> None:
+    ours, theirs = socket.socketpair()
+
+    class Raw(RecordingStream):
+        def get_extra_info(self, info: str) -> Any:
+            return ours if info == "socket" else None
+
+    stream = CoalescingStream(Raw())
+    try:
+        assert stream.get_extra_info("is_readable") is False  # httpcore keeps it
+        theirs.close()
+        assert stream.get_extra_info("is_readable") is True  # httpcore drops it
+    finally:
+        ours.close()

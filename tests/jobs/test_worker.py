@@ -20,6 +20,8 @@ from app.jobs.models import Job, JobState
 from app.jobs.service import JobResult, PermanentJobError, enqueue_job
 from app.runtime import Runtime
 from app.settings import Settings
+from app.webhooks.events import emit
+from app.webhooks.models import EventType
 from app.worker import build_worker
 from tests.fixtures.app import make_settings
 
@@ -49,8 +51,15 @@ async def _refused(ctx: JobContext) -> JobResult:
     raise PermanentJobError("the CA refused the request: term not allowed")
 
 
+async def _announce(ctx: JobContext) -> JobResult:
+    # An event for a tenant without webhook subscriptions: nothing is staged for it.
+    emit(ctx.session, "t-jobs", EventType.CERTIFICATE_ISSUED, {"certificate": {}})
+    return JobResult.later(60) if ctx.job.payload.get("again") else JobResult.done()
+
+
 HANDLERS.update(
     {
+        "test.announce": _announce,
         "test.record": _record,
         "test.progress": _twice_then_done,
         "test.flaky": _flaky,
@@ -226,3 +235,14 @@ async def test_an_execution_whose_claim_lapsed_records_nothing(
             None,
             theirs.enqueue_seq + 1,
         )
+
+
+async def test_the_relay_is_nudged_only_for_work_staged(isolated: tuple[Settings, Runtime]) -> None:
+    settings, runtime = isolated
+    nudges = settings.jobs.queue_name + ":outbox-nudge"
+    ctx = {"runtime": runtime}
+    for again, nudged in ((False, 0), (True, 1)):
+        (job_id,) = await stage(runtime, "test.announce", payload={"again": again})
+        await runtime.redis.delete(nudges)
+        assert await run_job(ctx, job_id) in ("succeeded", "rescheduled")
+        assert await runtime.redis.llen(nudges) == nudged

@@ -216,7 +216,10 @@ _MAX_PARAMETERS = 30_000  # PostgreSQL's protocol allows 32767 in one statement
 def _compiled_insert(table: Table, dialect: Dialect, keys: tuple[str, ...]) -> _CompiledInsert:
     found = _COMPILED_INSERTS.get((table, dialect.name, keys))
     if found is None:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        # for_executemany: no RETURNING of a database-numbered key (it is not read back)
+        compiled = insert(table).compile(
+            dialect=dialect, column_keys=list(keys), for_executemany=True
+        )
         assert compiled.positiontup is not None, "a positional paramstyle (asyncpg, sqlite)"
         types = {column.key: column.type.dialect_impl(dialect) for column in table.columns}
         found = _CompiledInsert(

@@ -42,8 +42,9 @@ from app.domains.service import start_validation_for_order, unvalidated_names
 from app.errors import Unprocessable
 from app.jobs.models import Job
 from app.jobs.service import enqueue_job
+from app.organizations.cache import organization_for_order
 from app.organizations.models import Organization
-from app.organizations.service import get_organization, org_policy
+from app.organizations.service import org_policy
 from app.outbox import OutboxMessage
 from app.runtime import Runtime
 
@@ -81,7 +82,7 @@ async def plan_order(
 ) -> OrderPlan:
     """Run every check; `runtime` enables those that need the network (DNS delegation)."""
     plan = OrderPlan(names=requested_names(body))
-    plan.org = await get_organization(session, body.organization_id, tenant_id)
+    plan.org = await organization_for_order(session, body.organization_id, tenant_id)
     org_rules = org_policy(plan.org)
     plan.product = get_product(body.product)
     plan.problems += policy.check_product(plan.product, body.product, org_rules)

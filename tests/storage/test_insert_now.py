@@ -20,9 +20,12 @@ async def test_parents_first_then_persistent_and_a_later_change_is_an_update(
 ) -> None:
     job = Job(kind="test.insert_now", state=JobState.PENDING, enqueue_seq=1)
     message = OutboxMessage(job_id=job.id, enqueue_seq=1)  # refers to the job
+    other = Job(kind="test.insert_now")
+    other_message = OutboxMessage(job_id=other.id, enqueue_seq=1)
     async with runtime.sessions() as session:
         session.add_all([message, job])
-        await insert_now(session, [message, job])  # the referring row given first
+        # the referring rows given first; two rows of each table, numbered ones among them
+        await insert_now(session, [message, other_message, job, other])
         assert not session.new
         assert inspect(job).persistent and job not in session.dirty
         assert message not in session  # numbered by the database, not read back

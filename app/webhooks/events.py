@@ -10,6 +10,7 @@ not at all. An event no subscription wants is dropped at that point, not stored.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs.models import Job
 from app.outbox import STAGED_FLAG, stage_job
+from app.webhooks import unsubscribed
 from app.webhooks.models import EventType, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 DELIVER_JOB = "webhook.deliver"
@@ -89,15 +91,22 @@ def stage_delivery(
 
 
 def _fan_out(session: Session, records: list[WebhookEvent]) -> None:
-    tenants = sorted({record.tenant_id for record in records})
-    subscriptions = list(
-        session.execute(
-            select(WebhookSubscription).where(
-                WebhookSubscription.tenant_id.in_(tenants),  # type: ignore[attr-defined]
-                WebhookSubscription.enabled.is_(True),  # type: ignore[attr-defined]
-            )
-        ).scalars()
+    now = time.monotonic()
+    tenants = sorted(
+        {r.tenant_id for r in records if not unsubscribed.known_unsubscribed(r.tenant_id, now)}
     )
+    subscriptions = []
+    if tenants:
+        subscriptions = list(
+            session.execute(
+                select(WebhookSubscription).where(
+                    WebhookSubscription.tenant_id.in_(tenants),  # type: ignore[attr-defined]
+                    WebhookSubscription.enabled.is_(True),  # type: ignore[attr-defined]
+                )
+            ).scalars()
+        )
+        for tenant_id in set(tenants) - {s.tenant_id for s in subscriptions}:
+            unsubscribed.remember_unsubscribed(tenant_id, now)
     for record in records:
         targets = [
             s for s in subscriptions if s.tenant_id == record.tenant_id and s.wants(record.type)

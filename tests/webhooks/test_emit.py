@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -107,3 +108,40 @@ async def test_a_change_decided_at_flush_is_sent_even_when_nothing_is_left_to_fl
         (event,) = emitted
         deliveries = select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)
         assert len((await session.scalars(deliveries)).all()) == 1
+
+
+async def test_a_tenant_without_subscriptions_is_remembered_until_one_is_created(
+    runtime: Runtime, receiver: Receiver, webhook_policy: WebhookSettings
+) -> None:
+    """No lookup for a tenant seen without subscriptions moments ago; a subscription created in
+    this process counts from its commit, one created elsewhere within the TTL."""
+    from app.webhooks import unsubscribed
+
+    tenant = await new_tenant(runtime, "unsubscribed")
+
+    async def deliveries_of_one_event() -> int:
+        async with runtime.sessions() as session:
+            record = emit(session, tenant.id, EventType.CERTIFICATE_EXPIRING, {})
+            await session.commit()
+            query = select(func.count()).select_from(WebhookDelivery)
+            return await session.scalar(query.where(WebhookDelivery.event_id == record.id)) or 0
+
+    assert await deliveries_of_one_event() == 0
+    assert unsubscribed.known_unsubscribed(tenant.id, time.monotonic())
+    async with runtime.sessions() as session:
+        await service.create_webhook(
+            session,
+            runtime.secretbox,
+            runtime.egress,
+            webhook_policy,
+            tenant.id,
+            WebhookCreate(url=receiver.url(uuid.uuid4().hex), event_types=["certificate.expiring"]),
+        )
+        await session.commit()
+    assert await deliveries_of_one_event() == 1  # this process: at once
+
+    # Another process's subscription (no ORM event here): seen once the TTL has passed.
+    unsubscribed.remember_unsubscribed(tenant.id, time.monotonic())
+    assert await deliveries_of_one_event() == 0
+    unsubscribed.remember_unsubscribed(tenant.id, time.monotonic() - unsubscribed.TTL)
+    assert await deliveries_of_one_event() == 1

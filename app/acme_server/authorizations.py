@@ -79,8 +79,11 @@ async def authorization_resource(ctx: AcmeRequest, authz_id: str) -> AcmeAnswer:
     }
     if authz.wildcard:
         body["wildcard"] = True
+    # Read in two statements, the authorization may predate the validation job's commit that
+    # the challenges already show: a pending authorization with any challenge answered is
+    # still being decided, and the client is told when to ask again.
     busy = authz.status is AuthzStatus.PENDING and any(
-        c.status is ChallengeStatus.PROCESSING for c in challenges
+        c.status is not ChallengeStatus.PENDING for c in challenges
     )
     return AcmeAnswer(200, body, _polling(ctx, busy))
 

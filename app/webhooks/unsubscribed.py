@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import object_session
 
 from app.webhooks.models import WebhookSubscription
 
@@ -21,7 +21,6 @@ TTL = 5.0
 MAX_ENTRIES = 10_000
 
 _since: dict[str, float] = {}  # tenant id -> when it was seen without a subscription
-_CHANGED = "webhooks.subscriptions_changed"
 
 
 def known_unsubscribed(tenant_id: str, now: float) -> bool:
@@ -42,13 +41,8 @@ def forget(tenant_id: str) -> None:
 @event.listens_for(WebhookSubscription, "after_insert")
 @event.listens_for(WebhookSubscription, "after_update")
 def _changed(_mapper: Any, _connection: Any, subscription: WebhookSubscription) -> None:
-    forget(subscription.tenant_id)
+    tenant_id = subscription.tenant_id
+    forget(tenant_id)
     session = object_session(subscription)
     if session is not None:  # again at commit: a lookup may have raced the uncommitted row
-        session.info.setdefault(_CHANGED, set()).add(subscription.tenant_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_committed(session: Session) -> None:
-    for tenant_id in session.info.pop(_CHANGED, ()):
-        forget(tenant_id)
+        event.listen(session, "after_commit", lambda _session: forget(tenant_id), once=True)

@@ -246,3 +246,34 @@ async def test_the_relay_is_nudged_only_for_work_staged(isolated: tuple[Settings
         await runtime.redis.delete(nudges)
         assert await run_job(ctx, job_id) in ("succeeded", "rescheduled")
         assert await runtime.redis.llen(nudges) == nudged
+
+
+async def test_a_worker_starts_only_due_jobs_no_execution_has_in_progress(
+    isolated: tuple[Settings, Runtime],
+) -> None:
+    """CertbrokerWorker.start_jobs (one script instead of arq's WATCH/MULTI transaction)."""
+    from arq.constants import in_progress_key_prefix
+    from arq.utils import timestamp_ms
+
+    settings, _ = isolated
+    worker = build_worker(settings, handle_signals=False)
+    worker._pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    started: list[tuple[str, int]] = []
+
+    async def run_job(job_id: str, score: int) -> None:
+        started.append((job_id, score))
+
+    worker.run_job = run_job  # type: ignore[method-assign]
+    queue, now = settings.jobs.queue_name, timestamp_ms()
+    try:
+        await worker.pool.zadd(queue, {"due": now - 5, "running": now - 5, "later": now + 60_000})
+        await worker.pool.set(in_progress_key_prefix + "running", b"1")
+        await worker.start_jobs([b"due", b"running", b"later", b"gone"])
+        await asyncio.gather(*worker.tasks.values())
+        assert started == [("due", now - 5)]
+        assert await worker.pool.pttl(in_progress_key_prefix + "due") > 0
+        assert not await worker.pool.exists(in_progress_key_prefix + "later")
+        assert worker.job_counter == 0  # every refusal and the finished job gave their slot back
+    finally:
+        await worker.pool.delete(queue, *(in_progress_key_prefix + i for i in ("due", "running")))
+        await worker.pool.aclose()

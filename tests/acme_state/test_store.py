@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+import pytest
+
 from app.acme_state.store import DbHttp01Responder
 from app.runtime import Runtime
 
@@ -21,3 +24,33 @@ async def test_present_serve_replace_and_clean_up(runtime: Runtime) -> None:
     await responder.cleanup(token)
     assert await DbHttp01Responder(runtime).lookup(token) is None
     await responder.cleanup(token)  # twice is fine
+
+
+async def test_the_api_reads_a_token_once_per_validation(
+    api: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CA fetches a token once per vantage point: one database read serves them all, a token
+    not yet published is looked up again, and a removed token is gone after SERVED_FOR."""
+    from app.acme_state import router
+
+    reads: list[str] = []
+    lookup = DbHttp01Responder.lookup
+
+    async def counted(self: DbHttp01Responder, token: str) -> str | None:
+        reads.append(token)
+        return await lookup(self, token)
+
+    monkeypatch.setattr(DbHttp01Responder, "lookup", counted)
+    responder = DbHttp01Responder(runtime)
+    token = uuid.uuid4().hex
+    path = f"/.well-known/acme-challenge/{token}"
+    assert (await api.get(path)).status_code == 404
+    await responder.present(token, f"{token}.ka")
+    for _ in range(3):
+        answer = await api.get(path)
+        assert (answer.status_code, answer.text) == (200, f"{token}.ka")
+    assert reads == [token, token]
+    await responder.cleanup(token)
+    monkeypatch.setattr(router, "SERVED_FOR", 0.0)
+    router._served.clear()
+    assert (await api.get(path)).status_code == 404

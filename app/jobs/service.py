@@ -151,6 +151,7 @@ async def record_success(
     UPDATE, which (like `still_claimed`) locks the row until the caller commits. False when the
     lease lapsed and the job was re-staged or claimed again: the execution is superseded, and
     the caller rolls back instead."""
+    jobs = Job.__table__  # type: ignore[attr-defined]
     now = utcnow()
     values: dict[str, Any] = {
         "failures": 0,
@@ -162,21 +163,24 @@ async def record_success(
     run_at = None
     if result.again_in is not None:
         run_at = now + dt.timedelta(seconds=result.again_in)
-        values.update(state=JobState.PENDING, enqueue_seq=Job.enqueue_seq + 1, run_at=run_at)
+        values.update(state=JobState.PENDING, enqueue_seq=jobs.c.enqueue_seq + 1, run_at=run_at)
     else:
         values.update(state=JobState.SUCCEEDED, finished_at=now)
+    # The handler's changes are flushed first, as autoflush did; the UPDATE goes to the table
+    # on the session's connection, without the ORM's bulk-update machinery around it.
+    await session.flush()
+    connection = await session.connection()
     seq = (
-        await session.execute(
-            update(Job)
+        await connection.execute(
+            update(jobs)
             .where(
-                Job.id == job.id,
-                Job.state == JobState.RUNNING,
-                Job.claimed_by == worker,
-                Job.attempts == attempts,
+                jobs.c.id == job.id,
+                jobs.c.state == JobState.RUNNING,
+                jobs.c.claimed_by == worker,
+                jobs.c.attempts == attempts,
             )
             .values(**values)
-            .returning(Job.enqueue_seq)
-            .execution_options(synchronize_session=False)
+            .returning(jobs.c.enqueue_seq)
         )
     ).scalar_one_or_none()
     if seq is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -11,34 +12,46 @@ from fastapi.responses import PlainTextResponse
 from app.acme_state.store import DbHttp01Responder
 from app.deps import RuntimeDep
 from app.http.routing import GuardedRoute
+from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-# A CA fetches a token several times within moments (pebble and multi-perspective CAs: once per
-# vantage point), so an answer found is kept for a moment per process: one database read per
-# validation instead of one per fetch. Only answers found are kept (a token not yet published
-# is looked up again), and for so short a time that a response the worker replaces (a retried
-# step after an account key change) or removes is served at most SERVED_FOR seconds longer.
+# A CA fetches a token several times within moments, often at once (pebble and multi-perspective
+# CAs: once per vantage point), so the fetches of one token in a process share one database read,
+# and an answer found is kept for a moment. Only answers found are kept (a token not yet
+# published is looked up again), and for so short a time that a response the worker replaces (a
+# retried step after an account key change) or removes is served at most SERVED_FOR seconds longer.
 SERVED_FOR = 2.0
 MAX_SERVED = 4096
 _served: dict[str, tuple[float, str]] = {}
+_reading: dict[str, asyncio.Task[str | None]] = {}
+
+
+async def _key_authorization(token: str, runtime: Runtime) -> str | None:
+    kept = _served.get(token)
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
+    read = _reading.get(token)
+    if read is None:
+        read = _reading[token] = asyncio.ensure_future(DbHttp01Responder(runtime).lookup(token))
+        read.add_done_callback(lambda done: _read(token, done))
+    return await asyncio.shield(read)  # a fetch that gives up does not cancel the others' read
+
+
+def _read(token: str, done: asyncio.Task[str | None]) -> None:
+    _reading.pop(token, None)
+    if done.cancelled() or done.exception() is not None:
+        return  # every waiter got the error; the next fetch reads again
+    if (found := done.result()) is not None:
+        if len(_served) >= MAX_SERVED:
+            _served.clear()  # crude bound; each entry is worth one read
+        _served[token] = (time.monotonic() + SERVED_FOR, found)
 
 
 @router.get("/.well-known/acme-challenge/{token}")
 async def http01_challenge(token: str, runtime: RuntimeDep) -> PlainTextResponse:
-    key_authorization = None
-    if _TOKEN.match(token):
-        now = time.monotonic()
-        kept = _served.get(token)
-        if kept is not None and kept[0] > now:
-            key_authorization = kept[1]
-        else:
-            key_authorization = await DbHttp01Responder(runtime).lookup(token)
-            if key_authorization is not None:
-                if len(_served) >= MAX_SERVED:
-                    _served.clear()  # crude bound; each entry is worth one read
-                _served[token] = (now + SERVED_FOR, key_authorization)
+    key_authorization = await _key_authorization(token, runtime) if _TOKEN.match(token) else None
     if key_authorization is None:
         return PlainTextResponse("not found", status_code=404)
     return PlainTextResponse(key_authorization)

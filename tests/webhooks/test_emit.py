@@ -20,24 +20,31 @@ from tests.auth.factories import new_tenant
 from tests.webhooks.receiver import Receiver
 
 
-async def test_emit_stages_a_delivery_per_subscription_in_the_same_transaction(
-    runtime: Runtime, receiver: Receiver, webhook_policy: WebhookSettings
+async def subscribe(
+    runtime: Runtime, receiver: Receiver, policy: WebhookSettings, tenant_id: str, count: int = 1
 ) -> None:
-    tenant = await new_tenant(runtime, "emit")
+    """`count` subscriptions of the tenant to certificate.expiring, committed."""
     async with runtime.sessions() as session:
-        for path in ("a", "b"):
+        for _ in range(count):
             await service.create_webhook(
                 session,
                 runtime.secretbox,
                 runtime.egress,
-                webhook_policy,
-                tenant.id,
+                policy,
+                tenant_id,
                 WebhookCreate(
-                    url=receiver.url(f"{uuid.uuid4().hex}-{path}"),
+                    url=receiver.url(uuid.uuid4().hex),
                     event_types=[EventType.CERTIFICATE_EXPIRING],
                 ),
             )
         await session.commit()
+
+
+async def test_emit_stages_a_delivery_per_subscription_in_the_same_transaction(
+    runtime: Runtime, receiver: Receiver, webhook_policy: WebhookSettings
+) -> None:
+    tenant = await new_tenant(runtime, "emit")
+    await subscribe(runtime, receiver, webhook_policy, tenant.id, count=2)
 
     async with runtime.sessions() as session:
         emit(session, tenant.id, EventType.CERTIFICATE_EXPIRING, {"severity": "warning"})
@@ -81,18 +88,7 @@ async def test_a_change_decided_at_flush_is_sent_even_when_nothing_is_left_to_fl
     """A change whose own rows were inserted outside the unit of work (the order's, by
     insert_now) leaves the session clean: its events are decided at commit all the same."""
     tenant = await new_tenant(runtime, "deferred")
-    async with runtime.sessions() as session:
-        await service.create_webhook(
-            session,
-            runtime.secretbox,
-            runtime.egress,
-            webhook_policy,
-            tenant.id,
-            WebhookCreate(
-                url=receiver.url(uuid.uuid4().hex), event_types=[EventType.CERTIFICATE_EXPIRING]
-            ),
-        )
-        await session.commit()
+    await subscribe(runtime, receiver, webhook_policy, tenant.id)
 
     emitted: list[WebhookEvent] = []
     async with runtime.sessions() as session:
@@ -128,16 +124,7 @@ async def test_a_tenant_without_subscriptions_is_remembered_until_one_is_created
 
     assert await deliveries_of_one_event() == 0
     assert unsubscribed.known_unsubscribed(tenant.id, time.monotonic())
-    async with runtime.sessions() as session:
-        await service.create_webhook(
-            session,
-            runtime.secretbox,
-            runtime.egress,
-            webhook_policy,
-            tenant.id,
-            WebhookCreate(url=receiver.url(uuid.uuid4().hex), event_types=["certificate.expiring"]),
-        )
-        await session.commit()
+    await subscribe(runtime, receiver, webhook_policy, tenant.id)
     assert await deliveries_of_one_event() == 1  # this process: at once
 
     # Another process's subscription (no ORM event here): seen once the TTL has passed.

@@ -18,7 +18,7 @@ of the alert cron, so the check fires an alert for each and expires a quarter of
 
 Measured (median of --runs after one warm-up, each run in its own transaction, rolled back so
 every run sees the same data):
-  * one expiry check: one batch of the alert engine (app.lifecycle.alerts.check_expiry with
+  * one expiry check: one batch of the alert engine (app.lifecycle.expiry.check_expiry with
     limit 1000; when that module is absent, its query via SQLAlchemy, and the output says so);
     beside it the range scan alone and, as the peer measured in the same run, the naive check
     that scans the inventory (`status = issued AND not_after < now + 30 days`);
@@ -467,19 +467,19 @@ async def timed(
 
 def _expiry_check() -> tuple[Callable[[AsyncSession, dt.datetime], Awaitable[int]], str]:
     try:
-        alerts = importlib.import_module("app.lifecycle.alerts")
+        expiry = importlib.import_module("app.lifecycle.expiry")
     except ImportError:
-        alerts = None
-    if alerts is not None and hasattr(alerts, "check_expiry"):
+        expiry = None
+    if expiry is not None and hasattr(expiry, "check_expiry"):
         return (
-            lambda session, now: alerts.check_expiry(session, now, BATCH),
-            "app.lifecycle.alerts.check_expiry",
+            lambda session, now: expiry.check_expiry(session, now, BATCH),
+            "app.lifecycle.expiry.check_expiry",
         )
 
     async def same_query(session: AsyncSession, now: dt.datetime) -> int:
         return len(list((await session.execute(_due_query(now))).scalars()))
 
-    return same_query, "the alert engine's query via SQLAlchemy (app.lifecycle.alerts is absent)"
+    return same_query, "the alert engine's query via SQLAlchemy (app.lifecycle.expiry is absent)"
 
 
 def _due_query(now: dt.datetime) -> Any:

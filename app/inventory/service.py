@@ -19,7 +19,7 @@ from app.certificates.models import (
     names_text,
 )
 from app.db import utcnow
-from app.lifecycle.alerts import schedule_expiry
+from app.lifecycle.expiry import schedule_expiry
 from app.organizations.models import Organization
 
 EXTERNAL_PRODUCT = "external"  # catch-all product for certificates outside the catalog

@@ -13,7 +13,7 @@ from arq.cron import CronJob
 from app.db import utcnow
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult
-from app.lifecycle.alerts import check_expiry
+from app.lifecycle.expiry import check_expiry
 from app.lifecycle.renewal import RENEW_JOB, advance_renewal
 from app.lifecycle.scheduler import schedule_renewals
 from app.outbox import STAGED_FLAG, nudge

@@ -41,7 +41,8 @@ from app.errors import AppError, Conflict, Unprocessable
 from app.jobs.models import TERMINAL_STATES, Job
 from app.jobs.service import JobResult, enqueue_job
 from app.lifecycle import windows
-from app.lifecycle.alerts import alert_renewal_failure, resolve_alerts, schedule_expiry
+from app.lifecycle.alerts import alert_renewal_failure, resolve_alerts
+from app.lifecycle.expiry import schedule_expiry
 from app.lifecycle.models import Renewal, RenewalState
 from app.metrics.registry import record_renewal
 from app.organizations.models import Organization

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.certificates.models import Certificate, CertificateSource, CertificateStatus
 from app.db import utcnow
-from app.lifecycle.alerts import check_expiry, schedule_expiry
+from app.lifecycle.expiry import check_expiry, schedule_expiry
 from app.lifecycle.jobs import check_expiry_all
 from app.lifecycle.models import Alert
 from app.organizations.models import Organization

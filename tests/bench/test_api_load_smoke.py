@@ -3,24 +3,11 @@ every level, the floor copies the broker's rows, the listing answers. No timing 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_bench():
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("api_load", BENCH / "api_load.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench.scripts import load_bench
 
 
 async def test_runs_tiny(capsys) -> None:
-    bench = load_bench()
+    bench = load_bench("api_load")
     args = bench.parse_args(
         ["--seconds", "0.3", "--concurrency", "1,2", "--list-count", "300", "--list-runs", "2"]
     )

@@ -3,22 +3,11 @@ is asserted; the benchmark's figures are for reading, not for failing a build.""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "inventory_scale.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("inventory_scale", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench.scripts import load_bench
 
 
 async def test_runs_on_a_small_sqlite_inventory(capsys) -> None:
-    bench = load_bench()
+    bench = load_bench("inventory_scale")
     args = bench.parse_args(
         ["--count", "2000", "--engines", "sqlite", "--runs", "1", "--due", "20"]
     )

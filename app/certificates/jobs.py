@@ -8,12 +8,13 @@ import time
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog.products import Backend
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
-from app.db import autocommit, utcnow
+from app.db import AUTOCOMMIT, autocommit, utcnow
 from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
@@ -25,6 +26,7 @@ from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.issuance")
 
+CERTIFICATES = Certificate.__table__  # type: ignore[attr-defined]
 ISSUE_JOB = "certificate.issue"
 REVOKE_JOB = "certificate.revoke"
 # Steps a single job execution may chain when the backend asks to continue at once; each
@@ -86,11 +88,13 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
 
     async def checkpoint(_request: IssueRequest, state: dict[str, Any]) -> None:
         # The backend's state must be durable before its next CA call: one UPDATE of the
-        # certificate, committed on its own.
-        await autocommit(session)
-        cert.backend_state = state
-        session.add(cert)
-        await session.commit()
+        # certificate, committed on its own (a Core statement: no unit of work to flush).
+        connection = await session.connection(execution_options=AUTOCOMMIT)
+        await connection.execute(
+            update(CERTIFICATES).where(CERTIFICATES.c.id == cert.id).values(backend_state=state)
+        )
+        set_committed_value(cert, "backend_state", state)
+        await session.commit()  # anything else pending (nothing, today), and the connection back
 
     while True:
         request = IssueRequest(

@@ -84,7 +84,7 @@ async def check_expiry(
         ).all()
     }
     plans: dict[str, tuple[Any, int | None]] = {}  # id -> (row, threshold crossed)
-    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None]] = []
+    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None, bool]] = []
     for cert in due:
         org_thresholds = thresholds[cert.organization_id]
         watched = cert.status in CHECKED_STATUSES and cert.not_after is not None
@@ -97,10 +97,11 @@ async def check_expiry(
         following = (
             windows.next_alert_at(cert.not_after, org_thresholds, alerted) if watched else None
         )
-        claims.append((cert.id, cert.next_alert_at, following, alerted))
+        expire = threshold == windows.EXPIRED
+        claims.append((cert.id, cert.next_alert_at, following, alerted, expire))
         plans[cert.id] = (cert, threshold)
     # Claim every crossing: a racing check that moved a certificate on already leaves it out.
-    claimed = await _claim(session, claims, postgres)
+    claimed = await _claim(session, claims, now, postgres)
     fired = [plans[cert_id] for cert_id in claimed if plans[cert_id][1] is not None]
     if not fired:
         return len(due)
@@ -123,8 +124,8 @@ async def check_expiry(
         ],
     )
     expired = [cert for cert, threshold in fired if threshold == windows.EXPIRED]
-    if expired:
-        await _expire(session, expired, now, postgres)
+    if expired:  # the claim set their status; their events
+        await _record_expiry(session, expired, now, postgres)
     fired_by_severity: Counter[str] = Counter()
     for row in alerts:
         if row["id"] not in inserted:
@@ -171,17 +172,31 @@ async def _describe(session: AsyncSession, ids: list[str]) -> dict[str, Any]:
 
 async def _claim(
     session: AsyncSession,
-    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None]],
+    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None, bool]],
+    now: dt.datetime,
     postgres: bool,
 ) -> list[str]:
     """One UPDATE moving each (id, seen) certificate to (following, alerted) where its
-    `next_alert_at` is still `seen`; the ids it moved. The batch travels as a few array (or one
-    JSON) parameters, so the statement's text is the same for every batch: compiled once, and
-    no thousands of placeholders to bind."""
+    `next_alert_at` is still `seen`, and setting the status of those marked `expire` to expired
+    (one new row version each, not two); the ids it moved. The batch travels as a few array (or
+    one JSON) parameters, so the statement's text is the same for every batch: compiled once,
+    and no thousands of placeholders to bind."""
+    expired = CertificateStatus.EXPIRED.value
     if postgres:
-        ids, seen, following, alerted = (list(column) for column in zip(*claims, strict=True))
+        ids, seen, following, alerted, expire = (
+            list(column) for column in zip(*claims, strict=True)
+        )
         result = await session.execute(
-            _CLAIM_PG, {"ids": ids, "seen": seen, "following": following, "alerted": alerted}
+            _CLAIM_PG,
+            {
+                "ids": ids,
+                "seen": seen,
+                "following": following,
+                "alerted": alerted,
+                "expire": expire,
+                "expired": expired,
+                "now": now,
+            },
         )
     else:
         dialect = session.bind.dialect  # type: ignore[union-attr]
@@ -189,28 +204,43 @@ async def _claim(
         assert stored is not None
         moves = json.dumps(
             [
-                [cert_id, stored(seen), None if following is None else stored(following), alerted]
-                for cert_id, seen, following, alerted in claims
+                [
+                    cert_id,
+                    stored(seen),
+                    None if following is None else stored(following),
+                    alerted,
+                    expire,
+                ]
+                for cert_id, seen, following, alerted, expire in claims
             ]
         )
-        result = await session.execute(_CLAIM_SQLITE, {"moves": moves})
+        result = await session.execute(
+            _CLAIM_SQLITE, {"moves": moves, "expired": expired, "now": stored(now)}
+        )
     return list(result.scalars())
 
 
+_CLAIM_SET = (
+    "UPDATE certificate SET next_alert_at = moves.following, alerted_threshold = moves.alerted,"
+    " status = CASE WHEN moves.expire THEN :expired ELSE certificate.status END,"
+    " updated_at = CASE WHEN moves.expire THEN :now ELSE certificate.updated_at END"
+)
 _CLAIM_PG = text(
-    "UPDATE certificate SET next_alert_at = moves.following, alerted_threshold = moves.alerted"
+    f"{_CLAIM_SET}"
     " FROM unnest(CAST(:ids AS varchar[]), CAST(:seen AS timestamptz[]),"
-    " CAST(:following AS timestamptz[]), CAST(:alerted AS integer[]))"
-    " AS moves (id, seen, following, alerted)"
+    " CAST(:following AS timestamptz[]), CAST(:alerted AS integer[]),"
+    " CAST(:expire AS boolean[]))"
+    " AS moves (id, seen, following, alerted, expire)"
     " WHERE certificate.id = moves.id AND certificate.next_alert_at = moves.seen"
     " RETURNING certificate.id"
 )
 # It must begin with UPDATE: Python's sqlite3 opens the transaction only before statements that
 # do (a `WITH ... UPDATE` would run in autocommit, outside the batch's transaction).
 _CLAIM_SQLITE = text(
-    "UPDATE certificate SET next_alert_at = moves.following, alerted_threshold = moves.alerted"
+    f"{_CLAIM_SET}"  # noqa: S608 (constant text)
     " FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS seen,"
-    " json_extract(value, '$[2]') AS following, json_extract(value, '$[3]') AS alerted"
+    " json_extract(value, '$[2]') AS following, json_extract(value, '$[3]') AS alerted,"
+    " json_extract(value, '$[4]') AS expire"
     " FROM json_each(:moves)) AS moves"
     " WHERE certificate.id = moves.id AND certificate.next_alert_at = moves.seen"
     " RETURNING certificate.id"
@@ -295,25 +325,12 @@ async def _insert_alerts(
     return set(result.scalars())
 
 
-async def _expire(
+async def _record_expiry(
     session: AsyncSession, certs: list[Any], now: dt.datetime, postgres: bool
 ) -> None:
-    """What `transition(..., EXPIRED)` records, for a batch: the status and one event each
-    (an expiry means no webhook event of its own; the alert's `certificate.expired` is it)."""
-    ids = [cert.id for cert in certs]
-    if postgres:
-        await session.execute(
-            _EXPIRE_PG, {"status": CertificateStatus.EXPIRED.value, "now": now, "ids": ids}
-        )
-    else:
-        await session.execute(
-            _EXPIRE_SQLITE,
-            {
-                "status": CertificateStatus.EXPIRED.value,
-                "now": _converter(Certificate.__table__.c.updated_at, session.bind.dialect)(now),  # type: ignore[attr-defined,union-attr]
-                "ids": json.dumps(ids),
-            },
-        )
+    """What `transition(..., EXPIRED)` records besides the status (set by the claim): one event
+    each (an expiry means no webhook event of its own; the alert's `certificate.expired` is
+    it)."""
     await _insert_batch(
         session,
         CertificateEvent.__table__,  # type: ignore[attr-defined]
@@ -332,16 +349,6 @@ async def _expire(
         ],
         postgres,
     )
-
-
-_EXPIRE_PG = text(
-    "UPDATE certificate SET status = :status, updated_at = :now"
-    " WHERE id = ANY(CAST(:ids AS varchar[]))"
-)
-_EXPIRE_SQLITE = text(
-    "UPDATE certificate SET status = :status, updated_at = :now"
-    " WHERE id IN (SELECT value FROM json_each(:ids))"
-)
 
 
 async def _insert_batch(

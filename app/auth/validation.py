@@ -6,7 +6,9 @@ verify with; nothing else in it is trusted until the signature and claims check 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from typing import Any
 
 from joserfc import jws
@@ -21,13 +23,63 @@ from app.errors import Unauthorized
 from app.runtime import Runtime
 
 MAX_TOKEN_LENGTH = 8192
+# A broker token whose signature and claims verified is remembered (by its SHA-256) for at most
+# this long and never past its `exp`, so a repeat skips the ES256 verification and the claims
+# checks. Each repeat still asks the signing key ring (a key expired or gone refuses the token)
+# and the client's and tenant's status cache, exactly as a first use does.
+VERIFIED_TTL = 10.0
+MAX_VERIFIED = 10_000
+_clock = time.time  # wall clock, as `exp` is
+
+
+class VerifiedTokens:
+    """Per process: SHA-256 of a verified broker token → (kid, principal, good until)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[str, Principal, float]] = {}
+
+    def get(self, digest: bytes) -> tuple[str, Principal] | None:
+        hit = self._entries.get(digest)
+        if hit is None:
+            return None
+        if _clock() >= hit[2]:
+            del self._entries[digest]
+            return None
+        return hit[0], hit[1]
+
+    def put(self, digest: bytes, kid: str, principal: Principal, expires: Any) -> None:
+        now = _clock()
+        if not isinstance(expires, int | float) or expires <= now:
+            return
+        if len(self._entries) >= MAX_VERIFIED:
+            self._entries.clear()  # crude bound, as the status cache: a miss only re-verifies
+        self._entries[digest] = (kid, principal, min(expires, now + VERIFIED_TTL))
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_VERIFIED_KEY = "auth.verified_tokens"
+
+
+def verified_tokens(runtime: Runtime) -> VerifiedTokens:
+    found = runtime.extras.get(_VERIFIED_KEY)
+    if found is None:
+        found = runtime.extras[_VERIFIED_KEY] = VerifiedTokens()
+    return found
 
 
 async def principal_from_token(token: str, runtime: Runtime) -> Principal:
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("the token is malformed")
+    digest = hashlib.sha256(token.encode()).digest()
+    known = verified_tokens(runtime).get(digest)
+    if known is not None:
+        return await _still_valid(*known, runtime)
     header, claims = _peek(token)
     issuer = claims.get("iss")
     if issuer == runtime.settings.auth.issuer:
-        return await _own_token(token, header, runtime)
+        return await _own_token(token, header, runtime, digest)
     idp = auth_state(runtime).idps.get(issuer) if isinstance(issuer, str) else None
     if idp is None:
         raise Unauthorized("the token's issuer is not trusted")
@@ -35,8 +87,6 @@ async def principal_from_token(token: str, runtime: Runtime) -> Principal:
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise Unauthorized("the token is malformed")
     try:
         compact = jws.extract_compact(token.encode())
         header = compact.headers()
@@ -55,12 +105,15 @@ def _kid(header: dict[str, Any]) -> str:
     return kid
 
 
-async def _own_token(token: str, header: dict[str, Any], runtime: Runtime) -> Principal:
+async def _own_token(
+    token: str, header: dict[str, Any], runtime: Runtime, digest: bytes
+) -> Principal:
     # Pinned: only ES256 under this issuer, whatever the header asks for ("none", HS256 ...).
     if header.get("alg") != ALGORITHM or str(header.get("typ", "")).lower() != TOKEN_TYPE:
         raise Unauthorized("the token's algorithm or type is not accepted")
     state = auth_state(runtime)
-    key = await state.keyring.verifying_key(_kid(header))
+    kid = _kid(header)
+    key = await state.keyring.verifying_key(kid)
     if key is None:
         raise Unauthorized("the token's signing key is unknown or expired")
     auth = runtime.settings.auth
@@ -75,10 +128,7 @@ async def _own_token(token: str, header: dict[str, Any], runtime: Runtime) -> Pr
     client_id, tenant_id = claims["client_id"], claims["tenant"]
     if not isinstance(client_id, str) or not isinstance(tenant_id, str):
         raise Unauthorized("the token is malformed")
-    if not await state.status.client_active(client_id):
-        raise Unauthorized("the API client has been revoked")
-    await _active_tenant(tenant_id, runtime)
-    return Principal(
+    principal = Principal(
         tenant_id=tenant_id,
         subject=claims["sub"],
         scopes=_scopes(claims.get("scope")),
@@ -86,6 +136,24 @@ async def _own_token(token: str, header: dict[str, Any], runtime: Runtime) -> Pr
         issuer=auth.issuer,
         token_id=claims.get("jti"),
     )
+    await _active_client(client_id, tenant_id, runtime)
+    verified_tokens(runtime).put(digest, kid, principal, claims.get("exp"))
+    return principal
+
+
+async def _still_valid(kid: str, principal: Principal, runtime: Runtime) -> Principal:
+    """A broker token verified before: its key and its client's and tenant's status are
+    asked again, as for a token seen for the first time."""
+    if await auth_state(runtime).keyring.verifying_key(kid) is None:
+        raise Unauthorized("the token's signing key is unknown or expired")
+    await _active_client(principal.client_id or "", principal.tenant_id, runtime)
+    return principal
+
+
+async def _active_client(client_id: str, tenant_id: str, runtime: Runtime) -> None:
+    if not await auth_state(runtime).status.client_active(client_id):
+        raise Unauthorized("the API client has been revoked")
+    await _active_tenant(tenant_id, runtime)
 
 
 async def _external_token(

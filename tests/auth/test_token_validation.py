@@ -279,3 +279,36 @@ async def test_a_revocation_elsewhere_takes_effect_when_the_cache_entry_ages(
     assert (await call(api, actor.token)).status_code == 200  # within the brief cache
     monkeypatch.setattr(status_cache, "TTL", 0.0)
     assert_invalid_token(await call(api, actor.token))
+
+
+async def test_a_verified_token_is_remembered_until_its_exp_at_most(
+    runtime: Runtime, api: httpx.AsyncClient, actor: Actor, monkeypatch: pytest.MonkeyPatch
+):
+    from app.auth import validation
+
+    verified: list[str] = []
+    real_verify = validation.verify_jwt
+
+    def counting(token: str, *args: object, **kwargs: object) -> dict:
+        verified.append(token)
+        return real_verify(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validation, "verify_jwt", counting)
+    kid, key = await current_private_key(runtime)
+    now = int(time.time())
+    short = sign(key, kid, claims_for(runtime, actor, exp=now + 2))
+    for _ in range(3):
+        assert (await call(api, actor.token)).status_code == 200
+        assert (await call(api, short)).status_code == 200
+    # Verified once each: the repeats are answered from the process's memory ...
+    assert verified.count(short) == 1 and verified.count(actor.token) <= 1
+    # ... but never past the token's own exp (then the full check says it expired, with leeway).
+    monkeypatch.setattr(validation, "_clock", lambda: now + 3.0)
+    assert (await call(api, short)).status_code == 200
+    assert verified.count(short) == 2
+    # A remembered token is refused as soon as its client is: the status is asked every time.
+    async with runtime.sessions() as session:
+        await revoke_api_client(session, actor.tenant.id, actor.client_row_id)
+        await session.commit()
+    monkeypatch.setattr(status_cache, "TTL", 0.0)
+    assert_invalid_token(await call(api, actor.token))

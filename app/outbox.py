@@ -17,7 +17,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, new_row, utcnow
 from app.jobs.models import Job, JobState
 
 log = logging.getLogger("certbroker.outbox")
@@ -50,7 +50,8 @@ def stage_job(session: AsyncSession, job: Job, run_at: dt.datetime | None = None
     job.updated_at = utcnow()
     session.add(job)
     add_message(
-        session, OutboxMessage(job_id=job.id, enqueue_seq=job.enqueue_seq, defer_until=job.run_at)
+        session,
+        new_row(OutboxMessage, job_id=job.id, enqueue_seq=job.enqueue_seq, defer_until=job.run_at),
     )
 
 

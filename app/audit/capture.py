@@ -28,6 +28,7 @@ from app.audit.redaction import redact
 from app.audit.targets import AuditTarget, target_for
 from app.auth.dependencies import CurrentPrincipal
 from app.auth.principal import Principal
+from app.db import new_row
 from app.deps import DbSession, RuntimeDep
 from app.errors import AppError
 from app.logs import request_id_var
@@ -114,7 +115,8 @@ async def _change(request: Request) -> Any:
 def _event(
     principal: Principal, action: str, target: AuditTarget, object_id: str | None, detail: dict
 ) -> AuditEvent:
-    return AuditEvent(
+    return new_row(
+        AuditEvent,
         tenant_id=principal.tenant_id,
         actor=principal.subject[:200],
         actor_issuer=principal.issuer[:500],

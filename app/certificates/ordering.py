@@ -36,7 +36,7 @@ from app.certificates.service import transition
 from app.crypto.csr import CsrError, ParsedCsr, build_csr, parse_csr
 from app.crypto.keys import generate_key, private_key_pem
 from app.crypto.secretbox import SecretBox
-from app.db import insert_now, new_id
+from app.db import insert_now, new_id, new_row
 from app.dns.tenant_slots import tenant_slots
 from app.domains.service import start_validation_for_order, unvalidated_names
 from app.errors import Unprocessable
@@ -210,7 +210,8 @@ async def request_certificate(
         if earlier is not None:
             return earlier, False
     assert plan.org and plan.product and plan.backend and plan.term_days and plan.key_type
-    cert = Certificate(
+    cert = new_row(
+        Certificate,
         id=cert_id,
         tenant_id=principal.tenant_id,
         organization_id=plan.org.id,

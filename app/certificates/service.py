@@ -15,7 +15,7 @@ from app.certificates.models import (
     CertificateStatus,
     labels_text,
 )
-from app.db import utcnow
+from app.db import new_row, utcnow
 from app.errors import NotFound
 from app.http.cursors import decode_cursor, encode_cursor
 from app.http.pages import keyset_page
@@ -45,7 +45,8 @@ def transition(
     detail: dict[str, Any] | None = None,
 ) -> CertificateEvent:
     """Change the status (or just note something, with `to_status=None`) and record it."""
-    event = CertificateEvent(
+    event = new_row(
+        CertificateEvent,
         tenant_id=cert.tenant_id,
         certificate_id=cert.id,
         from_status=cert.status,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import new_row, utcnow
 from app.errors import NotFound
 from app.jobs.models import ACTIVE_STATES, Job, JobState
 from app.outbox import OutboxMessage, add_message, stage_job
@@ -64,7 +64,8 @@ async def enqueue_job(
         ).scalar_one_or_none()
         if existing is not None:
             return existing
-    job = Job(
+    job = new_row(
+        Job,
         kind=kind,
         tenant_id=tenant_id,
         subject_type=subject[0] if subject else None,

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
+from app.db import new_row
 from app.errors import NotFound
 from app.organizations.models import Organization
 from app.organizations.service import get_organization
@@ -40,7 +41,7 @@ async def organization_for_order(
     if hit is not None and now - hit[0] < TTL:
         if hit[1]["tenant_id"] != tenant_id:
             raise NotFound(f"organization {org_id} not found")
-        return Organization(**copy.deepcopy(hit[1]))
+        return new_row(Organization, **copy.deepcopy(hit[1]))
     org = await get_organization(session, org_id, tenant_id)
     if len(_snapshots) >= MAX_ENTRIES:
         _snapshots.clear()  # crude bound; entries are cheap to reload

@@ -18,6 +18,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from app.db import new_row
 from app.jobs.models import Job
 from app.outbox import STAGED_FLAG, stage_job
 from app.webhooks import unsubscribed
@@ -39,7 +40,7 @@ def emit(
              {"certificate": certificate_data(cert), "severity": "critical", "days_left": 3})
 
     (`certificate_data` is in app.webhooks.lifecycle.)"""
-    record = WebhookEvent(tenant_id=tenant_id, type=EventType(event_type).value, data=data)
+    record = new_row(WebhookEvent, tenant_id=tenant_id, type=EventType(event_type).value, data=data)
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)
     _expect_staging(session)
@@ -77,7 +78,8 @@ def stage_delivery(
         event_type=record.type,
         redelivery_of=redelivery_of,
     )
-    job = Job(
+    job = new_row(
+        Job,
         kind=DELIVER_JOB,
         tenant_id=subscription.tenant_id,
         subject_type="webhook_delivery",

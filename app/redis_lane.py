@@ -18,12 +18,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 Reply = Any
 
@@ -197,3 +200,12 @@ class RedisLane:
 
     async def aclose(self) -> None:
         self._forget()
+
+
+def lane_for(runtime: Runtime) -> RedisLane:
+    """The process's lane to the runtime's Redis (closed with the runtime)."""
+    found = runtime.extras.get("redis_lane")
+    if found is None:
+        found = runtime.extras["redis_lane"] = RedisLane(runtime.settings.redis_url, runtime.redis)
+        runtime.closers.append(found.aclose)
+    return found

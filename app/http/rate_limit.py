@@ -14,7 +14,7 @@ from app.auth.dependencies import CurrentPrincipal
 from app.deps import RuntimeDep
 from app.errors import TooManyRequests
 from app.http.buckets import TokenBuckets
-from app.redis_lane import RedisLane
+from app.redis_lane import lane_for
 from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.ratelimit")
@@ -24,10 +24,8 @@ def buckets(runtime: Runtime) -> TokenBuckets:
     """The process's bucket client (its script registered once)."""
     found = runtime.extras.get("token_buckets")
     if found is None:
-        lane = RedisLane(runtime.settings.redis_url, runtime.redis)
-        runtime.closers.append(lane.aclose)
         found = runtime.extras["token_buckets"] = TokenBuckets(
-            runtime.redis, runtime.settings.jobs.queue_name, lane
+            runtime.redis, runtime.settings.jobs.queue_name, lane_for(runtime)
         )
     return found
 

@@ -89,3 +89,20 @@ async def test_nothing_listening_is_a_connection_error() -> None:
     with pytest.raises(OSError):
         await lane.execute("PING")
     await redis.aclose()
+
+
+async def test_the_outbox_nudge_through_the_lane_keeps_one_entry() -> None:
+    from app.outbox import NUDGE_SUFFIX, nudge
+
+    redis = Redis.from_url(REDIS_URL)
+    lane = RedisLane(REDIS_URL, redis)
+    queue = f"lane-test-{uuid.uuid4().hex[:6]}"
+    try:
+        for _ in range(3):
+            await nudge(redis, queue, lane)
+        assert await redis.lrange(queue + NUDGE_SUFFIX, 0, -1) == [b"1"]
+        await nudge(redis, queue, RedisLane("redis://127.0.0.1:1/0", redis))  # down: swallowed
+    finally:
+        await redis.delete(queue + NUDGE_SUFFIX)
+        await lane.aclose()
+        await redis.aclose()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import session_scope
 from app.outbox import STAGED_FLAG, nudge
+from app.redis_lane import lane_for
 from app.runtime import Runtime
 
 
@@ -29,7 +30,7 @@ async def db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
         staged = bool(session.info.get(STAGED_FLAG))
     if staged:
-        await nudge(runtime.redis, runtime.settings.jobs.queue_name)
+        await nudge(runtime.redis, runtime.settings.jobs.queue_name, lane_for(runtime))
 
 
 DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]

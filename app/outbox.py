@@ -8,6 +8,7 @@ vanished.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, new_row, utcnow
 from app.jobs.models import Job, JobState
+from app.redis_lane import RedisLane
 
 log = logging.getLogger("certbroker.outbox")
 
@@ -62,12 +64,25 @@ def add_message(session: AsyncSession, message: OutboxMessage) -> None:
     session.info[STAGED_COUNT] = session.info.get(STAGED_COUNT, 0) + 1
 
 
-async def nudge(redis: Redis, queue_name: str) -> None:
-    """Wake the relay after a commit that staged work; losing a nudge only costs latency."""
+async def nudge(redis: Redis, queue_name: str, lane: RedisLane | None = None) -> None:
+    """Wake the relay after a commit that staged work; losing a nudge only costs latency.
+    With the process's lean lane (app/redis_lane.py, the API's requests) the two commands go
+    out in one write at a fraction of redis-py's pipeline cost."""
+    key = queue_name + NUDGE_SUFFIX
     try:
+        if lane is not None:
+            replies = await asyncio.gather(
+                lane.execute("LPUSH", key, b"1"),
+                lane.execute("LTRIM", key, 0, 0),
+                return_exceptions=True,
+            )
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return
         async with redis.pipeline(transaction=False) as pipe:  # one round trip
-            pipe.lpush(queue_name + NUDGE_SUFFIX, b"1")
-            pipe.ltrim(queue_name + NUDGE_SUFFIX, 0, 0)
+            pipe.lpush(key, b"1")
+            pipe.ltrim(key, 0, 0)
             await pipe.execute()
     except Exception as exc:  # Redis down: the relay's own polling still finds the rows
         log.warning("outbox nudge failed: %s", type(exc).__name__)

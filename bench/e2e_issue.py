@@ -147,6 +147,7 @@ async def broker_run(
             cpu_api, cpu_workers = api.cpu(), sum(w.cpu() for w in workers)
             cpu_pebble = loadgen.process_cpu(pebble_pid)
             cpu_pg, cpu_redis = loadgen.service_cpu("postgres"), loadgen.service_cpu("redis-server")
+            sessions = await _sessions(conn)
             started = time.perf_counter()
             ordering = asyncio.gather(*(ordering_caller() for _ in range(concurrency)))
             done = failed = 0
@@ -170,6 +171,8 @@ async def broker_run(
             cpu_pebble = loadgen.process_cpu(pebble_pid) - cpu_pebble
             cpu_pg = loadgen.service_cpu("postgres") - cpu_pg
             cpu_redis = loadgen.service_cpu("redis-server") - cpu_redis
+            await asyncio.sleep(0.6)  # the servers report their statistics every 500 ms at most
+            sessions = await _sessions(conn) - sessions
             if failed:
                 reason = await conn.fetchval(
                     "SELECT status_reason FROM certificate WHERE common_name LIKE $1"
@@ -190,7 +193,15 @@ async def broker_run(
         "cpu_pebble": cpu_pebble / count,
         "cpu_pg": cpu_pg / count,
         "cpu_redis": cpu_redis / count,
+        "connections": sessions / count,
     }
+
+
+async def _sessions(conn: asyncpg.Connection) -> int:
+    """Connections ever opened to the bench's database (each costs PostgreSQL a process)."""
+    return await conn.fetchval(
+        "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    )
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -263,7 +274,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f" {result['cpu_workers'] * 1000:.1f} ms, pebble {result['cpu_pebble'] * 1000:.1f}"
                 f" ms, PostgreSQL {result['cpu_pg'] * 1000:.1f} ms, Redis"
                 f" {result['cpu_redis'] * 1000:.1f} ms (AcmeIssuer alone:"
-                f" {cpu * 1000:.1f} ms in its process)",
+                f" {cpu * 1000:.1f} ms in its process); {result['connections']:.2f} PostgreSQL"
+                " connections opened per certificate",
                 flush=True,
             )
         shares = [v["share"] for k, v in figures.items() if k.startswith("workers")]

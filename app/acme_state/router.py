@@ -34,9 +34,16 @@ async def _key_authorization(token: str, runtime: Runtime) -> str | None:
         return kept[1]
     read = _reading.get(token)
     if read is None:
-        read = _reading[token] = asyncio.ensure_future(DbHttp01Responder(runtime).lookup(token))
+        read = _reading[token] = asyncio.ensure_future(_responder(runtime).lookup(token))
         read.add_done_callback(lambda done: _read(token, done))
     return await asyncio.shield(read)  # a fetch that gives up does not cancel the others' read
+
+
+def _responder(runtime: Runtime) -> DbHttp01Responder:
+    responder = runtime.extras.get("http01_responder")
+    if responder is None:
+        responder = runtime.extras["http01_responder"] = DbHttp01Responder(runtime)
+    return responder
 
 
 def _read(token: str, done: asyncio.Task[str | None]) -> None:

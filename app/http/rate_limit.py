@@ -14,6 +14,7 @@ from app.auth.dependencies import CurrentPrincipal
 from app.deps import RuntimeDep
 from app.errors import TooManyRequests
 from app.http.buckets import TokenBuckets
+from app.redis_lane import lane_for
 from app.runtime import Runtime
 
 log = logging.getLogger("certbroker.ratelimit")
@@ -24,7 +25,7 @@ def buckets(runtime: Runtime) -> TokenBuckets:
     found = runtime.extras.get("token_buckets")
     if found is None:
         found = runtime.extras["token_buckets"] = TokenBuckets(
-            runtime.redis, runtime.settings.jobs.queue_name
+            runtime.redis, runtime.settings.jobs.queue_name, lane_for(runtime)
         )
     return found
 

@@ -9,23 +9,35 @@ control characters in any string → 422 naming the field. Only then does FastAP
 validate the body and run the route, whose dependencies reuse the principal found here.
 
 Every router of the service declares it: `APIRouter(..., route_class=GuardedRoute)`.
+
+FastAPI solves the dependency tree a route declares at every request, and that tree is written
+for the OpenAPI document as much as for the request: `authenticate` lists both security
+schemes (solved, uselessly, once for `Depends(authenticate)` and once more for each
+`Security(authenticate, scopes=...)`), and the router-level `rate_limited` is one more node.
+The handler therefore solves a pruned copy (the document still reads the declared tree):
+`authenticate` without its scheme sub-dependencies (it returns the principal the guard already
+found), and the rate limit called by the guard itself at the point where FastAPI solved it, the
+first dependency: after the scope and input checks, before any other dependency or the audit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from email.message import Message
 from functools import cached_property
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _effective_route_context_var
 
 from app.audit.capture import record_refusal
 from app.auth.dependencies import authenticate, authenticate_request, ensure_scopes
 from app.errors import Forbidden
 from app.http import text_checks
 from app.http.cursors import check_signature, cursor_scope
+from app.http.rate_limit import rate_limited
 
 
 def auth_needs(dependant: Dependant) -> tuple[bool, list[str]]:
@@ -38,6 +50,31 @@ def auth_needs(dependant: Dependant) -> tuple[bool, list[str]]:
         scopes.extend(getattr(dep.call, "required_scopes", ()))
         stack.extend(dep.dependencies)
     return authenticated, sorted(set(scopes))
+
+
+async def _principal(request: Request) -> Any:
+    """`authenticate` as the handler solves it: the principal of the request (found by the
+    guard, or now), without the security schemes' sub-dependencies (for the document only)."""
+    return await authenticate_request(request)
+
+
+def _without_auth_schemes(dependant: Dependant) -> Dependant:
+    if dependant.call is authenticate:
+        return dataclasses.replace(dependant, call=_principal, dependencies=[])
+    if not dependant.dependencies:
+        return dependant
+    return dataclasses.replace(
+        dependant, dependencies=[_without_auth_schemes(dep) for dep in dependant.dependencies]
+    )
+
+
+def runtime_dependant(dependant: Dependant) -> tuple[Dependant, bool]:
+    """The tree the handler solves per request, and whether the guard must apply the rate
+    limit (a first-level `rate_limited`, taken out of the tree)."""
+    limited = any(dep.call is rate_limited for dep in dependant.dependencies)
+    kept = [dep for dep in dependant.dependencies if dep.call is not rate_limited]
+    pruned = _without_auth_schemes(dataclasses.replace(dependant, dependencies=kept))
+    return pruned, limited
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -62,7 +99,18 @@ class GuardedRoute(APIRoute):
         return any(param.name == "cursor" for param in self.dependant.query_params)
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handle = super().get_route_handler()
+        # The route as included (with its router's dependencies), as APIRoute reads it.
+        route: Any = self
+        context = _effective_route_context_var.get()
+        if context is not None and context.original_route is self:
+            route = context
+        declared = route.dependant
+        runtime, limited = runtime_dependant(declared)
+        route.dependant = runtime
+        try:
+            handle = super().get_route_handler()
+        finally:
+            route.dependant = declared
 
         async def guarded(request: Request) -> Response:
             tenant = ""
@@ -84,6 +132,10 @@ class GuardedRoute(APIRoute):
                 # forged one is a 422 on /{id}/events as on any list.
                 if self.takes_cursor and "cursor" in request.query_params:
                     check_signature(request.query_params["cursor"])
+                if limited:
+                    await rate_limited(
+                        await authenticate_request(request), request.app.state.runtime
+                    )
                 return await handle(request)
             finally:
                 cursor_scope.reset(token)

@@ -12,16 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import insert as insert_rows
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate, CertificateEvent, CertificateStatus
-from app.db import UTCDateTime, new_id
+from app.db import new_id
 from app.lifecycle import windows
 from app.lifecycle.models import Alert, AlertKind, AlertSeverity, AlertStatus
 from app.metrics.registry import record_alert
@@ -76,7 +74,7 @@ async def check_expiry(
     if not due:
         return 0
     thresholds: dict[str, list[int]] = {
-        org_id: list(org_thresholds)
+        org_id: windows.positive_thresholds(org_thresholds)
         for org_id, org_thresholds in (
             await session.execute(
                 select(Organization.id, Organization.alert_thresholds).where(
@@ -86,7 +84,7 @@ async def check_expiry(
         ).all()
     }
     plans: dict[str, tuple[Any, int | None]] = {}  # id -> (row, threshold crossed)
-    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None]] = []
+    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None, bool]] = []
     for cert in due:
         org_thresholds = thresholds[cert.organization_id]
         watched = cert.status in CHECKED_STATUSES and cert.not_after is not None
@@ -99,10 +97,11 @@ async def check_expiry(
         following = (
             windows.next_alert_at(cert.not_after, org_thresholds, alerted) if watched else None
         )
-        claims.append((cert.id, cert.next_alert_at, following, alerted))
+        expire = threshold == windows.EXPIRED
+        claims.append((cert.id, cert.next_alert_at, following, alerted, expire))
         plans[cert.id] = (cert, threshold)
     # Claim every crossing: a racing check that moved a certificate on already leaves it out.
-    claimed = await _claim(session, claims, postgres)
+    claimed = await _claim(session, claims, now, postgres)
     fired = [plans[cert_id] for cert_id in claimed if plans[cert_id][1] is not None]
     if not fired:
         return len(due)
@@ -111,11 +110,23 @@ async def check_expiry(
         for cert, threshold in fired
         if threshold is not None
     ]
-    inserted = await _insert_alerts(session, alerts)
-    expired = [cert for cert, threshold in fired if threshold == windows.EXPIRED]
-    if expired:
-        await _expire(session, expired, now)
+    inserted = await _insert_alerts(session, alerts, postgres)
     wanted = await _wanted_events(session, {cert.tenant_id for cert, _ in fired})
+    # The webhook payload's columns, read only for the certificates an event goes out for (and
+    # before `_expire`: the payload shows the certificate as the check found it).
+    described = await _describe(
+        session,
+        [
+            row["certificate_id"]
+            for row in alerts
+            if row["id"] in inserted
+            and _event_type(row["kind"]).value in wanted.get(row["tenant_id"], ())
+        ],
+    )
+    expired = [cert for cert, threshold in fired if threshold == windows.EXPIRED]
+    if expired:  # the claim set their status; their events
+        await _record_expiry(session, expired, now, postgres)
+    fired_by_severity: Counter[str] = Counter()
     for row in alerts:
         if row["id"] not in inserted:
             log.info(
@@ -125,14 +136,11 @@ async def check_expiry(
                 row["certificate_id"],
             )
             continue
-        record_alert(str(row["severity"]))
-        cert = plans[row["certificate_id"]][0]
-        expired_now = row["kind"] is AlertKind.EXPIRED
-        event_type = (
-            EventType.CERTIFICATE_EXPIRED if expired_now else EventType.CERTIFICATE_EXPIRING
-        )
-        if event_type.value not in wanted.get(cert.tenant_id, ()):
+        fired_by_severity[str(row["severity"])] += 1
+        cert = described.get(row["certificate_id"])
+        if cert is None:
             continue  # `emit` would drop it at flush: no subscription wants it
+        expired_now = row["kind"] is AlertKind.EXPIRED
         data: dict[str, Any] = {
             "certificate": certificate_data(cert),
             "alert_id": row["id"],
@@ -140,59 +148,118 @@ async def check_expiry(
         }
         if not expired_now:
             data |= {"threshold_days": row["threshold"], "days_left": row["detail"]["days_left"]}
-        emit(session, cert.tenant_id, event_type, data)
+        emit(session, cert.tenant_id, _event_type(row["kind"]), data)
+    for severity, count in fired_by_severity.items():
+        record_alert(severity, count)
     return len(due)
+
+
+def _event_type(kind: AlertKind) -> EventType:
+    return (
+        EventType.CERTIFICATE_EXPIRED
+        if kind is AlertKind.EXPIRED
+        else EventType.CERTIFICATE_EXPIRING
+    )
+
+
+async def _describe(session: AsyncSession, ids: list[str]) -> dict[str, Any]:
+    """The webhook payload's columns of these certificates, by id."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(*_EVENT_COLUMNS).where(Certificate.id.in_(ids)))  # type: ignore[attr-defined]
+    return {row.id: row for row in rows.all()}
 
 
 async def _claim(
     session: AsyncSession,
-    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None]],
+    claims: list[tuple[str, dt.datetime, dt.datetime | None, int | None, bool]],
+    now: dt.datetime,
     postgres: bool,
 ) -> list[str]:
     """One UPDATE moving each (id, seen) certificate to (following, alerted) where its
-    `next_alert_at` is still `seen`; the ids it moved. The batch travels as a few array (or one
-    JSON) parameters, so the statement's text is the same for every batch: compiled once, and
-    no thousands of placeholders to bind."""
+    `next_alert_at` is still `seen`, and setting the status of those marked `expire` to expired
+    (one new row version each, not two); the ids it moved. The batch travels as a few array (or
+    one JSON) parameters, so the statement's text is the same for every batch: compiled once,
+    and no thousands of placeholders to bind."""
+    expired = CertificateStatus.EXPIRED.value
     if postgres:
-        ids, seen, following, alerted = (list(column) for column in zip(*claims, strict=True))
+        ids, seen, following, alerted, expire = (
+            list(column) for column in zip(*claims, strict=True)
+        )
         result = await session.execute(
-            _CLAIM_PG, {"ids": ids, "seen": seen, "following": following, "alerted": alerted}
+            _CLAIM_PG,
+            {
+                "ids": ids,
+                "seen": seen,
+                "following": following,
+                "alerted": alerted,
+                "expire": expire,
+                "expired": expired,
+                "now": now,
+            },
         )
     else:
         dialect = session.bind.dialect  # type: ignore[union-attr]
-        stored = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)  # as the column
+        stored = _converter(Certificate.__table__.c.next_alert_at, dialect)  # type: ignore[attr-defined]
         assert stored is not None
         moves = json.dumps(
             [
-                [cert_id, stored(seen), None if following is None else stored(following), alerted]
-                for cert_id, seen, following, alerted in claims
+                [
+                    cert_id,
+                    stored(seen),
+                    None if following is None else stored(following),
+                    alerted,
+                    expire,
+                ]
+                for cert_id, seen, following, alerted, expire in claims
             ]
         )
-        result = await session.execute(_CLAIM_SQLITE, {"moves": moves})
+        result = await session.execute(
+            _CLAIM_SQLITE, {"moves": moves, "expired": expired, "now": stored(now)}
+        )
     return list(result.scalars())
 
 
+_CLAIM_SET = (
+    "UPDATE certificate SET next_alert_at = moves.following, alerted_threshold = moves.alerted,"
+    " status = CASE WHEN moves.expire THEN :expired ELSE certificate.status END,"
+    " updated_at = CASE WHEN moves.expire THEN :now ELSE certificate.updated_at END"
+)
 _CLAIM_PG = text(
-    "UPDATE certificate SET next_alert_at = moves.following, alerted_threshold = moves.alerted"
+    f"{_CLAIM_SET}"
     " FROM unnest(CAST(:ids AS varchar[]), CAST(:seen AS timestamptz[]),"
-    " CAST(:following AS timestamptz[]), CAST(:alerted AS integer[]))"
-    " AS moves (id, seen, following, alerted)"
+    " CAST(:following AS timestamptz[]), CAST(:alerted AS integer[]),"
+    " CAST(:expire AS boolean[]))"
+    " AS moves (id, seen, following, alerted, expire)"
     " WHERE certificate.id = moves.id AND certificate.next_alert_at = moves.seen"
     " RETURNING certificate.id"
 )
 # It must begin with UPDATE: Python's sqlite3 opens the transaction only before statements that
 # do (a `WITH ... UPDATE` would run in autocommit, outside the batch's transaction).
 _CLAIM_SQLITE = text(
-    "UPDATE certificate SET next_alert_at = moves.following, alerted_threshold = moves.alerted"
+    f"{_CLAIM_SET}"  # noqa: S608 (constant text)
     " FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS seen,"
-    " json_extract(value, '$[2]') AS following, json_extract(value, '$[3]') AS alerted"
+    " json_extract(value, '$[2]') AS following, json_extract(value, '$[3]') AS alerted,"
+    " json_extract(value, '$[4]') AS expire"
     " FROM json_each(:moves)) AS moves"
     " WHERE certificate.id = moves.id AND certificate.next_alert_at = moves.seen"
     " RETURNING certificate.id"
 )
 
 
+# What the check itself needs of a due certificate (JSON columns and the rest are read only for
+# the webhook events that go out: see `_describe`).
 _DUE_COLUMNS = (
+    Certificate.id,
+    Certificate.tenant_id,
+    Certificate.organization_id,
+    Certificate.common_name,
+    Certificate.status,
+    Certificate.not_after,
+    Certificate.next_alert_at,
+    Certificate.alerted_threshold,
+)
+_EVENT_COLUMNS = (
     Certificate.id,
     Certificate.tenant_id,
     Certificate.organization_id,
@@ -208,8 +275,6 @@ _DUE_COLUMNS = (
     Certificate.not_after,
     Certificate.renewal_of,
     Certificate.labels,
-    Certificate.next_alert_at,
-    Certificate.alerted_threshold,
 )
 
 
@@ -245,31 +310,30 @@ def _alert_row(
     }
 
 
-async def _insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+async def _insert_alerts(
+    session: AsyncSession, rows: list[dict[str, Any]], postgres: bool
+) -> set[str]:
     """Insert `rows`, skipping any crossing alerted already (the unique constraint decides, so
     racing checks cannot both fire); the ids actually inserted."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert  # type: ignore[union-attr]
-    statement = (
-        insert(Alert)
-        .on_conflict_do_nothing(index_elements=["certificate_id", "kind", "threshold"])
-        .returning(Alert.id)  # type: ignore[arg-type]
+    result = await _insert_batch(
+        session,
+        Alert.__table__,  # type: ignore[attr-defined]
+        rows,
+        postgres,
+        " ON CONFLICT (certificate_id, kind, threshold) DO NOTHING RETURNING id",
     )
-    # executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues") from one
-    # cached compilation.
-    return set((await session.execute(statement, rows)).scalars())
+    return set(result.scalars())
 
 
-async def _expire(session: AsyncSession, certs: list[Any], now: dt.datetime) -> None:
-    """What `transition(..., EXPIRED)` records, for a batch: the status and one event each
-    (an expiry means no webhook event of its own; the alert's `certificate.expired` is it)."""
-    await session.execute(
-        update(Certificate)
-        .where(Certificate.id.in_([cert.id for cert in certs]))  # type: ignore[attr-defined]
-        .values(status=CertificateStatus.EXPIRED, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        insert_rows(CertificateEvent),
+async def _record_expiry(
+    session: AsyncSession, certs: list[Any], now: dt.datetime, postgres: bool
+) -> None:
+    """What `transition(..., EXPIRED)` records besides the status (set by the claim): one event
+    each (an expiry means no webhook event of its own; the alert's `certificate.expired` is
+    it)."""
+    await _insert_batch(
+        session,
+        CertificateEvent.__table__,  # type: ignore[attr-defined]
         [
             {
                 "tenant_id": cert.tenant_id,
@@ -283,7 +347,57 @@ async def _expire(session: AsyncSession, certs: list[Any], now: dt.datetime) -> 
             }
             for cert in certs
         ],
+        postgres,
     )
+
+
+async def _insert_batch(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], postgres: bool, tail: str = ""
+) -> Any:
+    """INSERT `rows` (dicts with the same keys) into `table` as one statement whose text depends
+    only on the table, the columns and `tail` (ON CONFLICT, RETURNING), so it is prepared once:
+    the batch travels as one array per column on PostgreSQL (`unnest`) and as one JSON document
+    on SQLite (`json_each`), each value already converted by its column's type."""
+    names = tuple(rows[0])
+    dialect = session.bind.dialect  # type: ignore[union-attr]
+    converters = [_converter(table.c[name], dialect) for name in names]
+    columns = [
+        [row[name] if convert is None else convert(row[name]) for row in rows]
+        for name, convert in zip(names, converters, strict=True)
+    ]
+    if postgres:
+        params = {f"c{i}": values for i, values in enumerate(columns)}
+    else:
+        params = {"rows": json.dumps(list(zip(*columns, strict=True)))}
+    return await session.execute(_batch_statement(table, names, dialect, tail), params)
+
+
+_BATCH_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _batch_statement(table: Table, names: tuple[str, ...], dialect: Any, tail: str) -> Any:
+    key = (table.name, names, dialect.name, tail)
+    statement = _BATCH_STATEMENTS.get(key)
+    if statement is None:
+        # Every name is a column of `table` (looked up by the caller): no text from a request.
+        into = f"INSERT INTO {table.name} ({', '.join(names)})"
+        if dialect.name == "postgresql":
+            arrays = ", ".join(
+                f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
+                for i, name in enumerate(names)
+            )
+            sql = f"{into} SELECT * FROM unnest({arrays}){tail}"  # noqa: S608
+        else:
+            values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
+            # `WHERE true` tells SQLite's parser that the ON CONFLICT belongs to the INSERT.
+            sql = f"{into} SELECT {values} FROM json_each(:rows) WHERE true{tail}"  # noqa: S608
+        statement = _BATCH_STATEMENTS[key] = text(sql)
+    return statement
+
+
+def _converter(column: Any, dialect: Any) -> Any:
+    """The column type's own conversion of a Python value to what the driver is given."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 async def _wanted_events(session: AsyncSession, tenants: set[str]) -> dict[str, set[str]]:

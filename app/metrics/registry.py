@@ -87,9 +87,9 @@ def record_renewal(outcome: str) -> None:
     RENEWALS.labels(outcome=outcome).inc()
 
 
-def record_alert(severity: str) -> None:
+def record_alert(severity: str, count: int = 1) -> None:
     """For the expiry alerts: e.g. "warning", "critical", "expired"."""
-    ALERTS.labels(severity=severity).inc()
+    ALERTS.labels(severity=severity).inc(count)
 
 
 def record_webhook_delivery(outcome: str) -> None:

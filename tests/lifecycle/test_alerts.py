@@ -8,7 +8,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from app.certificates.models import Certificate, CertificateSource, CertificateStatus
+from app.certificates.models import (
+    Certificate,
+    CertificateEvent,
+    CertificateSource,
+    CertificateStatus,
+)
 from app.db import utcnow
 from app.lifecycle.expiry import check_expiry, schedule_expiry
 from app.lifecycle.jobs import check_expiry_all
@@ -92,6 +97,17 @@ async def test_each_threshold_alerts_once_across_repeated_checks(runtime: Runtim
         done = await session.get(Certificate, cert.id)
         assert done is not None
         assert done.status == CertificateStatus.EXPIRED and done.next_alert_at is None
+        assert done.updated_at >= t0 + 40 * DAY  # set by the check that expired it
+        expiry = (
+            await session.execute(
+                select(CertificateEvent).where(
+                    CertificateEvent.certificate_id == cert.id,
+                    CertificateEvent.to_status == CertificateStatus.EXPIRED,
+                )
+            )
+        ).scalar_one()  # once, though three checks saw it
+        assert expiry.from_status == CertificateStatus.ISSUED and expiry.actor == "certbroker"
+        assert expiry.message.startswith("expired at ")
         events = list(
             (
                 await session.execute(

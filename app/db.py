@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -233,19 +233,65 @@ async def insert_now(session: AsyncSession, objects: Sequence[SQLModel]) -> None
     the unit of work's flush (which orders tables only by ORM relationships): on PostgreSQL in
     one statement (a WITH of one INSERT per table: its foreign keys are checked at the end of
     the statement), elsewhere one statement per table. The values go through the columns' own
-    types, as in any flush.
+    types, as in any flush. Rows left by `insert_later` go first, in the same statement.
 
     The objects leave the session's pending set. Those whose primary key is known stay in the
     session as persistent and unchanged, as after a flush (a later change is an UPDATE; a
     rollback expires them like rows read in the transaction); a row the database numbers
     (autoincrement) is not read back and its object leaves the session.
     """
+    if objects or session.info.get(_LATER):
+        await session.run_sync(_insert_rows, objects)
+
+
+async def insert_last(session: AsyncSession, objects: Sequence[SQLModel]) -> None:
+    """The unit of work's last rows before its commit: `insert_now` (with the rows
+    `insert_later` kept), then a flush of anything else pending.
+
+    On PostgreSQL, when nothing has run in the session yet and nothing else is pending, that one
+    INSERT statement is all the transaction would hold: it runs on its own, outside a
+    transaction (one statement is atomic), which spares the BEGIN and COMMIT round trips. The
+    caller guarantees nothing else writes in the session before its commit (callbacks that
+    add rows at the commit's flush are run first: see app.webhooks.events.decide_now)."""
+    sync = session.sync_session
+    if (
+        session.get_bind().dialect.name == "postgresql"
+        and not (sync.new or sync.deleted or sync.dirty)
+        and _nothing_run(sync)
+    ):
+        await autocommit(session)
+    await insert_now(session, objects)
+    await session.flush()
+
+
+def _nothing_run(session: Session) -> bool:
+    """Whether the session has taken no connection in its transaction (no statement ran)."""
+    transaction = session.get_transaction()
+    return transaction is None or not transaction._connections
+
+
+def insert_later(session: AsyncSession, objects: Sequence[SQLModel]) -> None:
+    """As `insert_now`, but the INSERT waits for the session's next statement, so it can share
+    that statement's round trip: the next `insert_now` adds these rows to its own statement,
+    and any other statement, flush or commit of the session inserts them first. They leave the
+    session now and join it, persistent, once inserted; a rollback forgets them."""
+    for obj in objects:
+        if obj in session:
+            session.expunge(obj)
+    session.info.setdefault(_LATER, []).extend(objects)
+
+
+_LATER = "db.insert_later"  # session.info: the rows insert_later keeps for the next statement
+
+
+def _insert_rows(session: Session, objects: Sequence[SQLModel]) -> None:
+    objects = [*session.info.pop(_LATER, ()), *objects]
     if not objects:
         return
     tables: dict[Table, list[SQLModel]] = {}
     for obj in objects:
         tables.setdefault(obj.__table__, []).append(obj)  # type: ignore[attr-defined]
-    connection = await session.connection()
+    connection = session.connection()
     dialect = connection.dialect
     parts = []
     for table in sorted(tables, key=_table_rank):
@@ -258,15 +304,40 @@ async def insert_now(session: AsyncSession, objects: Sequence[SQLModel]) -> None
     flat = tuple(value for _, rows in parts for row in rows for value in row)
     if dialect.name == "postgresql" and len(flat) <= _MAX_PARAMETERS:
         statement = _one_statement([(compiled, len(rows)) for compiled, rows in parts])
-        await connection.exec_driver_sql(statement, flat)
+        connection.exec_driver_sql(statement, flat)
     else:
         for compiled, rows in parts:
-            await connection.exec_driver_sql(compiled.sql, rows if len(rows) > 1 else rows[0])
+            connection.exec_driver_sql(compiled.sql, rows if len(rows) > 1 else rows[0])
     for table, rows in tables.items():
+        keys = _table_columns(table)[1]
         for obj in rows:
-            if all(getattr(obj, column.key) is not None for column in table.primary_key):
+            state = obj.__dict__
+            if all(state.get(key) is not None for key in keys):
                 make_transient_to_detached(obj)
                 session.add(obj)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _insert_before_query(execute_state: Any) -> None:
+    if execute_state.session.info.get(_LATER):
+        _insert_rows(execute_state.session, ())
+
+
+@event.listens_for(Session, "before_flush")
+def _insert_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_LATER):
+        _insert_rows(session, ())
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_before_commit(session: Session) -> None:
+    if session.info.get(_LATER):
+        _insert_rows(session, ())
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_later(session: Session, _previous: Any) -> None:
+    session.info.pop(_LATER, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,9 +401,25 @@ def _table_rank(table: Table) -> int:
     return _TABLE_RANKS[table]
 
 
+_TABLE_COLUMNS: dict[Table, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _table_columns(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The table's column keys and its primary key's."""
+    found = _TABLE_COLUMNS.get(table)
+    if found is None:
+        found = _TABLE_COLUMNS[table] = (
+            tuple(column.key for column in table.columns),
+            tuple(column.key for column in table.primary_key),
+        )
+    return found
+
+
 def _insert_values(table: Table, obj: SQLModel) -> dict[str, Any]:
-    values = {column.key: getattr(obj, column.key) for column in table.columns}
-    for column in table.primary_key:
-        if values[column.key] is None:
-            del values[column.key]  # numbered by the database
+    columns, primary_key = _table_columns(table)
+    loaded = obj.__dict__
+    values = {key: loaded[key] if key in loaded else getattr(obj, key) for key in columns}
+    for key in primary_key:
+        if values[key] is None:
+            del values[key]  # numbered by the database
     return values

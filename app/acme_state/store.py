@@ -9,13 +9,15 @@ of every validation request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from app.acme_state.models import AcmeAccountKey, Http01Token, account_key_context
 from app.db import AUTOCOMMIT, session_scope, utcnow
@@ -62,32 +64,72 @@ class DbAccountStore:
             session.add(row)
 
 
+# Tokens presented while a job's checkpoint is to write them (`tokens_with_checkpoint`): token ->
+# key authorization, not yet in the database.
+_STAGED: ContextVar[dict[str, str] | None] = ContextVar("http01_staged", default=None)
+
+
+@contextmanager
+def tokens_with_checkpoint() -> Iterator[dict[str, str]]:
+    """While open, `DbHttp01Responder.present` in this context (and the tasks it starts) only
+    stages its tokens in the dict yielded, for the caller to write with its next checkpoint,
+    in the same statement (`token_upsert`), before it lets the CA fetch them. AcmeIssuer always
+    checkpoints between publishing responses and answering their challenges; tokens still
+    staged when the caller is done with the issuer must be written (or dropped) by it."""
+    staged: dict[str, str] = {}
+    reset = _STAGED.set(staged)
+    try:
+        yield staged
+    finally:
+        _STAGED.reset(reset)
+
+
+def token_upsert(dialect: str, tokens: dict[str, str]) -> Insert:
+    """Publish (or replace) the key authorizations of `tokens`: one INSERT … ON CONFLICT."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    stmt = insert(Http01Token).values(
+        [
+            {"token": token, "key_authorization": value, "created_at": now}
+            for token, value in tokens.items()
+        ]
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["token"], set_={"key_authorization": stmt.excluded.key_authorization}
+    )
+
+
+_DELETE = delete(Http01Token).where(Http01Token.token == bindparam("token"))
+_LOOKUP = select(Http01Token.key_authorization).where(Http01Token.token == bindparam("token"))
+
+
 class DbHttp01Responder:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        # Connections taken from this engine run outside transactions (one statement each).
+        self._engine = runtime.engine.execution_options(**AUTOCOMMIT)
 
     async def present(self, token: str, key_authorization: str) -> None:
-        dialect = self.runtime.engine.dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(Http01Token).values(
-            token=token, key_authorization=key_authorization, created_at=utcnow()
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["token"], set_={"key_authorization": stmt.excluded.key_authorization}
-        )
+        staged = _STAGED.get()
+        if staged is not None:
+            staged[token] = key_authorization
+            return
+        stmt = token_upsert(self.runtime.engine.dialect.name, {token: key_authorization})
         async with self._autocommit() as connection:
             await connection.execute(stmt)
 
     async def cleanup(self, token: str) -> None:
+        staged = _STAGED.get()
+        if staged is not None:
+            staged.pop(token, None)
         async with self._autocommit() as connection:
-            await connection.execute(delete(Http01Token).where(Http01Token.token == token))
+            await connection.execute(_DELETE, {"token": token})
 
     async def lookup(self, token: str) -> str | None:
-        query = select(Http01Token.key_authorization).where(Http01Token.token == token)
         async with self._autocommit() as connection:
-            return (await connection.execute(query)).scalar_one_or_none()
+            return (await connection.execute(_LOOKUP, {"token": token})).scalar_one_or_none()
 
     @asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
-        async with self.runtime.engine.connect() as connection:
-            yield await connection.execution_options(**AUTOCOMMIT)
+        async with self._engine.connect() as connection:
+            yield connection

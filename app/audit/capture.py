@@ -28,11 +28,12 @@ from app.audit.redaction import redact
 from app.audit.targets import AuditTarget, target_for
 from app.auth.dependencies import CurrentPrincipal
 from app.auth.principal import Principal
-from app.db import new_row
+from app.db import insert_last, new_row
 from app.deps import DbSession, RuntimeDep
 from app.errors import AppError
 from app.logs import request_id_var
 from app.runtime import Runtime
+from app.webhooks.events import decide_now
 
 log = logging.getLogger("certbroker.audit")
 
@@ -207,12 +208,16 @@ async def audit_request(
     own_events = [row for row in added.rows if isinstance(row, AuditEvent)]
     for recorded in own_events:
         recorded.detail = {**detail, **recorded.detail}
-    if not own_events:
-        object_id = _object_id(request, session, target, added.rows)
-        session.add(_event(principal, action, target, object_id, detail))
     try:
         # Now rather than at commit, so a change the database refuses is recorded as failed.
-        await session.flush()
+        if own_events:
+            await session.flush()
+        else:
+            object_id = _object_id(request, session, target, added.rows)
+            # The events the route's changes mean are decided first, so that the row (with the
+            # rows the route left to insert_later) can be the transaction's last statement.
+            decide_now(session)
+            await insert_last(session, [_event(principal, action, target, object_id, detail)])
     except Exception as exc:
         await record_failure(exc)
         raise

@@ -11,11 +11,12 @@ from cryptography import x509
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.acme_state.store import token_upsert, tokens_with_checkpoint
 from app.catalog.products import Backend
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import AUTOCOMMIT, autocommit, utcnow
-from app.issuers.base import IssuedCertificate, IssueRequest, StepOutcome
+from app.issuers.base import Checkpoint, IssuedCertificate, Issuer, IssueRequest, StepOutcome
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError
 from app.lifecycle.renewal import on_certificate_issued
@@ -84,18 +85,39 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
         await ensure_eab(ctx, org)
     issuer = runtime.issuers.get(cert.backend)
     config = backend_config(org, cert, runtime)  # decrypted once per execution, not per step
-    started = time.monotonic()
 
     async def checkpoint(_request: IssueRequest, state: dict[str, Any]) -> None:
         # The backend's state must be durable before its next CA call: one UPDATE of the
-        # certificate, committed on its own (a Core statement: no unit of work to flush).
+        # certificate, committed on its own (a Core statement: no unit of work to flush), and
+        # with it the HTTP-01 responses published since the last one (on PostgreSQL in the
+        # same statement).
         connection = await session.connection(execution_options=AUTOCOMMIT)
-        await connection.execute(
-            update(CERTIFICATES).where(CERTIFICATES.c.id == cert.id).values(backend_state=state)
-        )
+        stmt = update(CERTIFICATES).where(CERTIFICATES.c.id == cert.id).values(backend_state=state)
+        if staged:
+            upsert = token_upsert(connection.dialect.name, staged)
+            if connection.dialect.name == "postgresql":
+                stmt = stmt.add_cte(upsert.cte("published"))
+            else:
+                await connection.execute(upsert)
+        await connection.execute(stmt)
+        staged.clear()
         set_committed_value(cert, "backend_state", state)
         await session.commit()  # anything else pending (nothing, today), and the connection back
 
+    with tokens_with_checkpoint() as staged:
+        return await _issue_steps(ctx, cert, issuer, config, checkpoint, staged)
+
+
+async def _issue_steps(
+    ctx: JobContext,
+    cert: Certificate,
+    issuer: Issuer,
+    config: dict[str, Any],
+    checkpoint: Checkpoint,
+    staged: dict[str, str],
+) -> JobResult:
+    session = ctx.session
+    started = time.monotonic()
     while True:
         request = IssueRequest(
             request_id=cert.id,
@@ -110,6 +132,11 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
             checkpoint=checkpoint,
         )
         result = await issuer.advance(request)
+        if staged:  # published without a checkpoint after it: never so today, but still served
+            connection = await session.connection(execution_options=AUTOCOMMIT)
+            await connection.execute(token_upsert(connection.dialect.name, staged))
+            staged.clear()
+            await session.commit()
         cert.backend_state = result.state
         if result.detail and result.detail != cert.detail.get("backend"):
             cert.detail = {**cert.detail, "backend": result.detail}

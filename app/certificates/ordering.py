@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db
 from app.approvals.models import Approval
 from app.auth.principal import Principal
 from app.catalog import policy
@@ -192,9 +193,15 @@ async def request_certificate(
     principal: Principal,
     body: CertificateCreate,
     idempotency_key: str | None = None,
+    *,
+    insert_later: bool = False,
 ) -> tuple[Certificate, bool]:
     """Place an order. Returns the certificate and whether it was created now (False when an
-    Idempotency-Key replayed an earlier order)."""
+    Idempotency-Key replayed an earlier order).
+
+    `insert_later=True` leaves the order's rows to the session's next statement (see
+    app.db.insert_later), for a caller that writes one more row and touches the returned
+    objects no more (the API, whose audit row shares the statement)."""
     cert_id = new_id()
     digest = request_hash(body) if idempotency_key else ""
     # A replay answers the first order without checking again; a new key is claimed only
@@ -273,7 +280,11 @@ async def request_certificate(
         await _enqueue_issuance(session, cert, new=True)
     # The order's rows, the certificate with its final status and job, at once (on PostgreSQL in
     # one statement); what else the request adds (webhook events, the audit row) flushes later.
-    await insert_now(session, [row for row in session.new if isinstance(row, ORDER_ROWS)])
+    rows = [row for row in session.new if isinstance(row, ORDER_ROWS)]
+    if insert_later:
+        db.insert_later(session, rows)
+    else:
+        await insert_now(session, rows)
     return cert, True
 
 

@@ -41,6 +41,9 @@ def emit(
 
     (`certificate_data` is in app.webhooks.lifecycle.)"""
     record = new_row(WebhookEvent, tenant_id=tenant_id, type=EventType(event_type).value, data=data)
+    if unsubscribed.known_unsubscribed(tenant_id, time.monotonic()):
+        # What the flush would decide (see _fan_out), decided now: nothing to store or stage.
+        return record
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)
     _expect_staging(session)
@@ -134,6 +137,13 @@ def _decide_before_commit(session: Session) -> None:
     # A change whose rows were inserted outside the unit of work (app.db.insert_now) may leave
     # nothing for the commit to flush: its events are decided here, and the commit's flush,
     # which now has them to insert, stages their deliveries.
+    decide_now(session)
+
+
+def decide_now(session: AsyncSession | Session) -> None:
+    """Decide now, rather than at the next flush, which events the changes reported so far
+    mean (`on_flush` callbacks); the events still get their deliveries at that flush. For a
+    caller that wants to know whether the session has anything left to write."""
     for callback in session.info.pop(_DEFERRED, []):
         callback()
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from app.audit import capture
 from app.certificates.models import Certificate, CertificateStatus
 from app.errors import Conflict
 from app.organizations import service as organizations
@@ -280,3 +281,65 @@ async def test_a_rolled_back_change_leaves_no_success_row(
     rows = await audit_rows(runtime, team.tenant_id, action="organizations_create")
     assert [(r.detail["outcome"], r.detail["status"]) for r in rows] == [("failed", 409)]
     assert rows[0].object_id is None
+
+
+async def order_statements(
+    api: httpx.AsyncClient, runtime: Runtime, team: Team, body: dict[str, Any]
+) -> tuple[httpx.Response, list[str]]:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        answer = await api.post("/v1/certificates", json=body, headers=team.admin.headers)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
+    return answer, statements
+
+
+async def test_an_order_and_its_audit_row_are_written_together(
+    api: httpx.AsyncClient, runtime: Runtime, team: Team, monkeypatch: pytest.MonkeyPatch
+):
+    org = await create_org(api, team)
+    order = {"organization_id": org["id"], "product": "positivessl"}
+    first, _ = await order_statements(api, runtime, team, {**order, "common_name": "a.example.com"})
+    second, statements = await order_statements(
+        api, runtime, team, {**order, "common_name": "b.example.com"}
+    )
+    assert first.status_code == 202 and second.status_code == 202, second.text
+
+    rows = await audit_rows(runtime, team.tenant_id, action="certificates_create")
+    assert [r.object_id for r in rows] == [first.json()["id"], second.json()["id"]]
+    async with runtime.sessions() as session:
+        cert = await session.get(Certificate, second.json()["id"])
+        assert cert is not None and cert.job_id == second.json()["job_id"]
+    inserts = [s for s in statements if "INSERT" in s]
+    if runtime.engine.dialect.name == "postgresql":  # one statement: the rows and the audit row
+        assert len(inserts) == 1 and "audit_event" in inserts[0] and "certificate" in inserts[0]
+
+    # A row the database refuses leaves nothing of the order, and the call is recorded failed.
+    real_event = capture._event
+    calls: list[Any] = []
+
+    def refused(*args: Any) -> Any:
+        row = real_event(*args)
+        if not calls:  # the success row only; the failure's own row is written as it should
+            row.actor = None  # NOT NULL
+        calls.append(row)
+        return row
+
+    monkeypatch.setattr(capture, "_event", refused)
+    body = {**order, "common_name": "c.example.com"}
+    with pytest.raises(Exception):
+        await api.post("/v1/certificates", json=body, headers=team.admin.headers)
+    async with runtime.sessions() as session:
+        stored = await session.execute(
+            select(Certificate).where(
+                Certificate.tenant_id == team.tenant_id, Certificate.common_name == "c.example.com"
+            )
+        )
+        assert stored.first() is None
+    rows = await audit_rows(runtime, team.tenant_id, action="certificates_create")
+    assert [r.detail["outcome"] for r in rows] == ["succeeded", "succeeded", "error"]

@@ -14,6 +14,7 @@ from app.http.cursors import use_cursor_key
 from app.http.docs import install_docs
 from app.http.problems import install_problem_handlers
 from app.http.request_context import RequestContextMiddleware
+from app.http.route_index import install_route_index
 from app.logs import configure_logging
 from app.models import import_all_models
 from app.openapi_schema import install_openapi
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_docs(app)
     install_dashboard(app, settings)
     install_openapi(app, settings)
+    install_route_index(app)  # last: every route is there
     return app

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -175,6 +175,10 @@ def _row_spec(cls: type[SQLModel]) -> _RowSpec:
             constants.append((name, info.default))
         else:  # a mutable default: a copy per row, as pydantic makes it
             factories.append((name, lambda info=info: info.get_default(call_default_factory=True)))
+    # The constructor would configure the mappers on first use; new_instance does not, and an
+    # object of an unconfigured mapper has no attribute implementations (a process whose first
+    # ORM use is a new_row failed at its first attribute change).
+    configure_mappers()
     manager = manager_of_class(cls)
     found = _ROW_SPECS[cls] = _RowSpec(
         tuple(constants),

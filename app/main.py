@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.acme_state.router import Http01Shortcut
 from app.dashboard.router import install_dashboard
 from app.http.body_limit import BodyLimitMiddleware
 from app.http.cursors import use_cursor_key
 from app.http.docs import install_docs
 from app.http.problems import install_problem_handlers
 from app.http.request_context import RequestContextMiddleware
+from app.http.route_index import install_route_index
 from app.logs import configure_logging
 from app.models import import_all_models
 from app.openapi_schema import install_openapi
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime  # usable without the lifespan (tests, embedding)
     use_cursor_key(settings.data_key_bytes[settings.data_key_id])
+    app.add_middleware(Http01Shortcut)  # ACME validation fetches skip the rest of the stack
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: even a 413 has a request id
     install_problem_handlers(app)
@@ -71,4 +74,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_docs(app)
     install_dashboard(app, settings)
     install_openapi(app, settings)
+    install_route_index(app)  # last: every route is there
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -108,9 +109,14 @@ async def list_certificates(
     sort: str = "-created_at",
     cursor: str | None = None,
     limit: int = 50,
-) -> tuple[list[Certificate], str | None]:
+    columns: Sequence[Any] | None = None,
+) -> tuple[list[Any], str | None]:
+    """A page of the tenant's certificates and the cursor of the next page: ORM objects, or
+    rows of just `columns` (which must include the sort column and `id`) when a caller needs
+    only those, which spares loading the PEMs, keys and detail of every row."""
     column, descending = SORTS[sort]
-    query = select(Certificate).where(Certificate.tenant_id == tenant_id)
+    entity: Any = select(*columns) if columns else select(Certificate)
+    query = entity.where(Certificate.tenant_id == tenant_id)
     if status:
         query = query.where(Certificate.status.in_(status))  # type: ignore[attr-defined]
     if product:
@@ -149,6 +155,7 @@ async def list_certificates(
     for key, value in (label or {}).items():
         fragment = json.dumps({key: value}, separators=(",", ":"))[1:-1]
         query = query.where(Certificate.labels_text.like(f"%{fragment}%"))  # type: ignore[attr-defined]
-    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).scalars())
+    result = await session.execute(query.order_by(*order).limit(limit + 1))
+    rows = list(result.all() if columns else result.scalars())
     next_cursor = _encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor

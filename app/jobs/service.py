@@ -213,7 +213,8 @@ async def get_job(session: AsyncSession, job_id: str, tenant_id: str) -> Job:
     return job
 
 
-JobPresent = Callable[[str], Awaitable[bool]]
+# The arq job ids, among those given, that Redis holds waiting to run.
+JobPresent = Callable[[list[str]], Awaitable[set[str]]]
 JobsForget = Callable[[list[str]], Awaitable[None]]
 
 
@@ -290,9 +291,11 @@ async def reconcile(
             .limit(limit)
         )
     ).scalars()
-    for job in list(queued):
+    queued_jobs = list(queued)
+    waiting = await present_in_redis([job.arq_job_id for job in queued_jobs])
+    for job in queued_jobs:
         old = job.arq_job_id
-        if await present_in_redis(old):
+        if old in waiting:
             continue
         if await _restage(session, job, now):
             restaged += 1

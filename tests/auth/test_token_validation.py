@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -312,3 +313,44 @@ async def test_a_verified_token_is_remembered_until_its_exp_at_most(
         await session.commit()
     monkeypatch.setattr(status_cache, "TTL", 0.0)
     assert_invalid_token(await call(api, actor.token))
+
+
+async def test_requests_missing_the_status_together_share_one_load(runtime: Runtime) -> None:
+    from app.auth.status_cache import StatusCache
+
+    cache = StatusCache(runtime)
+    loads = 0
+    gate = asyncio.Event()
+
+    async def load() -> bool:
+        nonlocal loads
+        loads += 1
+        await gate.wait()
+        return True
+
+    waiting = [
+        asyncio.ensure_future(cache._cached("client", cache._clients, "c", load)) for _ in range(20)
+    ]
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*waiting) == [True] * 20
+    assert loads == 1
+    # A load under way when its entry is forgotten answers its waiters but is not kept.
+    gate.clear()
+    del cache._clients["c"]
+    first = asyncio.ensure_future(cache._cached("client", cache._clients, "c", load))
+    await asyncio.sleep(0)
+    cache.forget_client("c")
+    gate.set()
+    assert await first is True
+    assert "c" not in cache._clients
+    # The loading request cancelled: a waiter loads for itself.
+    gate.clear()
+    loader = asyncio.ensure_future(cache._cached("client", cache._clients, "c", load))
+    await asyncio.sleep(0)
+    waiter = asyncio.ensure_future(cache._cached("client", cache._clients, "c", load))
+    await asyncio.sleep(0)
+    loader.cancel()
+    await asyncio.sleep(0)
+    gate.set()
+    assert await waiter is True

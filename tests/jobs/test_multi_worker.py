@@ -230,8 +230,8 @@ async def test_reconcilers_side_by_side_restage_an_expired_claim_once(
         job.lease_until = utcnow() - dt.timedelta(seconds=1)
         seq = job.enqueue_seq
 
-    async def in_redis(_arq_id: str) -> bool:
-        return True  # a stale arq in-progress key must not block the retry
+    async def in_redis(arq_ids: list[str]) -> set[str]:
+        return set(arq_ids)  # a stale arq in-progress key must not block the retry
 
     forgotten: list[str] = []
 

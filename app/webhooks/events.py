@@ -49,7 +49,7 @@ def emit(
         return record
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)
-    _expect_staging(session)
+    expect_staging(session)
     return record
 
 
@@ -63,14 +63,20 @@ def settle_unsubscribed(session: AsyncSession | Session, tenant_id: str) -> bool
     return False
 
 
+def settled_unsubscribed(session: AsyncSession | Session, tenant_id: str) -> bool:
+    """Whether `settle_unsubscribed` settled that this transaction's events of the tenant are
+    dropped (so an event need not even be prepared)."""
+    return tenant_id in session.info.get(_SETTLED, ())
+
+
 def on_flush(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
     """Run `callback` (which may `emit`) at the next flush, before subscriptions are looked up:
     for changes whose meaning is settled only after the call that reported them returns."""
     session.info.setdefault(_DEFERRED, []).append(callback)
-    _expect_staging(session)
+    expect_staging(session)
 
 
-def _expect_staging(session: AsyncSession | Session) -> None:
+def expect_staging(session: AsyncSession | Session) -> None:
     # Deliveries are staged during the commit's flush, after the request or job has checked
     # whether to nudge the relay; a needless nudge costs less than a second of latency.
     session.info[STAGED_FLAG] = True

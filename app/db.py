@@ -258,20 +258,54 @@ async def insert_last(session: AsyncSession, objects: Sequence[SQLModel]) -> Non
     caller guarantees nothing else writes in the session before its commit (callbacks that
     add rows at the commit's flush are run first: see app.webhooks.events.decide_now)."""
     sync = session.sync_session
-    if (
-        session.get_bind().dialect.name == "postgresql"
-        and not (sync.new or sync.deleted or sync.dirty)
-        and _nothing_run(sync)
-    ):
+    pending = bool(sync.new or sync.deleted or sync.dirty)
+    if _reads_alone(sync):
+        if pending:  # reads_alone's caller settles beforehand that nothing else is written
+            raise RuntimeError("more than one statement to write outside a transaction")
+    elif not pending and _nothing_run(sync) and sync.get_bind().dialect.name == "postgresql":
         await autocommit(session)
     await insert_now(session, objects)
     await session.flush()
+
+
+async def reads_alone(session: AsyncSession) -> bool:
+    """On PostgreSQL, run the session's reads outside a transaction (no BEGIN, no COMMIT), for
+    a unit of work whose writes will all be one statement, its last (`insert_last`). Under READ
+    COMMITTED each statement sees the data committed when it starts, in a transaction or not,
+    so the reads see what they would have seen; and the one write is atomic by itself. A caller
+    that finds it has more to write calls `need_transaction` before writing anything. False
+    (nothing changed) elsewhere or once a statement ran."""
+    sync = session.sync_session
+    if sync.get_bind().dialect.name != "postgresql" or not _nothing_run(sync):
+        return False
+    await autocommit(session)
+    return True
+
+
+async def need_transaction(session: AsyncSession) -> None:
+    """Leave `reads_alone`: the statements from here on run in a transaction again. Only
+    before the first write (nothing may be pending)."""
+    sync = session.sync_session
+    if _reads_alone(sync):
+        assert not (sync.new or sync.deleted or sync.dirty or sync.info.get(_LATER))
+        await session.commit()  # nothing to commit: the connection goes back, the next is fresh
 
 
 def _nothing_run(session: Session) -> bool:
     """Whether the session has taken no connection in its transaction (no statement ran)."""
     transaction = session.get_transaction()
     return transaction is None or not transaction._connections
+
+
+def _reads_alone(session: Session) -> bool:
+    """Whether the session's statements run outside a transaction (autocommit)."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return False
+    return any(
+        connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        for connection, *_ in transaction._connections.values()
+    )
 
 
 def insert_later(session: AsyncSession, objects: Sequence[SQLModel]) -> None:

@@ -17,6 +17,9 @@ from app.auth.validation import principal_from_token
 from app.errors import Forbidden, Unauthorized
 
 TOKEN_URL = "/oauth/token"
+# Where the request's principal is kept once verified (in the ASGI scope: request.state's
+# attribute lookup raises and catches an AttributeError on every miss).
+_PRINCIPAL = "certbroker.principal"
 
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
@@ -42,14 +45,14 @@ async def authenticate(
 async def authenticate_request(request: Request) -> Principal:
     """The principal of the request's bearer token, verified once per request: the route
     guard (app/http/routing.py) calls this before the body is read, the dependencies reuse it."""
-    known = getattr(request.state, "principal", None)
+    known = request.scope.get(_PRINCIPAL)
     if isinstance(known, Principal):
         return known
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required")
     principal = await principal_from_token(token.strip(), request.app.state.runtime)
-    request.state.principal = principal
+    request.scope[_PRINCIPAL] = principal
     return principal
 
 

@@ -48,6 +48,7 @@ from app.organizations.models import Organization
 from app.organizations.service import org_policy
 from app.outbox import OutboxMessage
 from app.runtime import Runtime
+from app.webhooks.events import settle_unsubscribed
 
 ISSUE_JOB = "certificate.issue"
 # The rows an order writes in one go (see request_certificate).
@@ -217,6 +218,10 @@ async def request_certificate(
         if earlier is not None:
             return earlier, False
     assert plan.org and plan.product and plan.backend and plan.term_days and plan.key_type
+    # Read outside a transaction so far (db.reads_alone)? Only if the order's rows will be its
+    # one write: no domain validation to start, no webhook deliveries to stage.
+    if plan.needs_validation or not settle_unsubscribed(session, principal.tenant_id):
+        await db.need_transaction(session)
     cert = new_row(
         Certificate,
         id=cert_id,

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
+from app import db
 from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
 from app.certificates import ordering, service
@@ -67,7 +68,10 @@ async def create_certificate(
     """Order a certificate. Every check runs before anything is queued; the answer is 202 with
     the certificate's `Location` and the job that works on it (`job_id`)."""
     # The order's rows go out with the audit row (app/audit/capture.py), in one statement on
-    # PostgreSQL.
+    # PostgreSQL, and the checks' reads before it outside a transaction when that statement is
+    # all the order writes (an Idempotency-Key claims its key first).
+    if idempotency_key is None:
+        await db.reads_alone(session)
     cert, _created = await ordering.request_certificate(
         session, runtime, caller, body, idempotency_key, insert_later=True
     )

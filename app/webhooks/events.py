@@ -28,6 +28,7 @@ DELIVER_JOB = "webhook.deliver"
 
 _UNSENT = "webhooks.unsent"  # events emitted since the last flush
 _DEFERRED = "webhooks.deferred"  # callbacks that decide at flush time which events to emit
+_SETTLED = "webhooks.settled"  # tenants whose events this transaction drops (no subscription)
 
 
 def emit(
@@ -41,13 +42,25 @@ def emit(
 
     (`certificate_data` is in app.webhooks.lifecycle.)"""
     record = new_row(WebhookEvent, tenant_id=tenant_id, type=EventType(event_type).value, data=data)
-    if unsubscribed.known_unsubscribed(tenant_id, time.monotonic()):
+    if tenant_id in session.info.get(_SETTLED, ()) or unsubscribed.known_unsubscribed(
+        tenant_id, time.monotonic()
+    ):
         # What the flush would decide (see _fan_out), decided now: nothing to store or stage.
         return record
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)
     _expect_staging(session)
     return record
+
+
+def settle_unsubscribed(session: AsyncSession | Session, tenant_id: str) -> bool:
+    """Whether the tenant is known to have no subscription (app.webhooks.unsubscribed); if so,
+    the answer holds for the rest of the transaction: its events are dropped at `emit`, so the
+    caller knows now that they add no rows."""
+    if unsubscribed.known_unsubscribed(tenant_id, time.monotonic()):
+        session.info.setdefault(_SETTLED, set()).add(tenant_id)
+        return True
+    return False
 
 
 def on_flush(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
@@ -152,3 +165,9 @@ def decide_now(session: AsyncSession | Session) -> None:
 def _forget_unsent(session: Session, _previous: Any) -> None:
     session.info.pop(_DEFERRED, None)
     session.info.pop(_UNSENT, None)
+    session.info.pop(_SETTLED, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_settled(session: Session) -> None:
+    session.info.pop(_SETTLED, None)

@@ -302,7 +302,7 @@ async def order_statements(
 async def test_an_order_and_its_audit_row_are_written_together(
     api: httpx.AsyncClient, runtime: Runtime, team: Team, monkeypatch: pytest.MonkeyPatch
 ):
-    org = await create_org(api, team)
+    org = await create_org(api, team, auto_approve=True)
     order = {"organization_id": org["id"], "product": "positivessl"}
     first, _ = await order_statements(api, runtime, team, {**order, "common_name": "a.example.com"})
     second, statements = await order_statements(
@@ -318,6 +318,15 @@ async def test_an_order_and_its_audit_row_are_written_together(
     inserts = [s for s in statements if "INSERT" in s]
     if runtime.engine.dialect.name == "postgresql":  # one statement: the rows and the audit row
         assert len(inserts) == 1 and "audit_event" in inserts[0] and "certificate" in inserts[0]
+
+    # An order with more to write (domain validation to start) writes it in a transaction.
+    ov = {**order, "product": "instantssl", "common_name": "ov.example.com"}
+    queued, _ = await order_statements(api, runtime, team, ov)
+    assert queued.status_code == 202 and queued.json()["status"] == "pending_validation", (
+        queued.text
+    )
+    async with runtime.sessions() as session:
+        assert await session.get(Certificate, queued.json()["id"]) is not None
 
     # A row the database refuses leaves nothing of the order, and the call is recorded failed.
     real_event = capture._event
@@ -342,4 +351,4 @@ async def test_an_order_and_its_audit_row_are_written_together(
         )
         assert stored.first() is None
     rows = await audit_rows(runtime, team.tenant_id, action="certificates_create")
-    assert [r.detail["outcome"] for r in rows] == ["succeeded", "succeeded", "error"]
+    assert [r.detail["outcome"] for r in rows] == ["succeeded"] * 3 + ["error"]

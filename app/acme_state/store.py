@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Delete, Insert
 
 from app.acme_state.models import AcmeAccountKey, Http01Token, account_key_context
 from app.db import AUTOCOMMIT, session_scope, utcnow
@@ -64,24 +65,35 @@ class DbAccountStore:
             session.add(row)
 
 
-# Tokens presented while a job's checkpoint is to write them (`tokens_with_checkpoint`): token ->
-# key authorization, not yet in the database.
-_STAGED: ContextVar[dict[str, str] | None] = ContextVar("http01_staged", default=None)
+@dataclass(slots=True)
+class TokenChanges:
+    """What `DbHttp01Responder` was asked to do under `tokens_with_checkpoint`, not yet done."""
+
+    published: dict[str, str] = field(default_factory=dict)  # token -> key authorization
+    removed: list[str] = field(default_factory=list)
+
+
+_CHANGES: ContextVar[TokenChanges | None] = ContextVar("http01_changes", default=None)
 
 
 @contextmanager
-def tokens_with_checkpoint() -> Iterator[dict[str, str]]:
-    """While open, `DbHttp01Responder.present` in this context (and the tasks it starts) only
-    stages its tokens in the dict yielded, for the caller to write with its next checkpoint,
-    in the same statement (`token_upsert`), before it lets the CA fetch them. AcmeIssuer always
-    checkpoints between publishing responses and answering their challenges; tokens still
-    staged when the caller is done with the issuer must be written (or dropped) by it."""
-    staged: dict[str, str] = {}
-    reset = _STAGED.set(staged)
+def tokens_with_checkpoint() -> Iterator[TokenChanges]:
+    """While open, `DbHttp01Responder` in this context (and the tasks it starts) only notes its
+    changes in the `TokenChanges` yielded, for the caller to make with its own statements:
+    tokens presented with its next checkpoint, in the same statement (`token_upsert`), before it
+    lets the CA fetch them (AcmeIssuer always checkpoints between publishing responses and
+    answering their challenges); tokens removed with the job's outcome (`token_delete`). What is
+    still noted when the caller is done with the issuer is the caller's to do."""
+    changes = TokenChanges()
+    reset = _CHANGES.set(changes)
     try:
-        yield staged
+        yield changes
     finally:
-        _STAGED.reset(reset)
+        _CHANGES.reset(reset)
+
+
+def token_delete(tokens: list[str]) -> Delete:
+    return delete(Http01Token).where(Http01Token.token.in_(tokens))  # type: ignore[attr-defined]
 
 
 def token_upsert(dialect: str, tokens: dict[str, str]) -> Insert:
@@ -110,18 +122,20 @@ class DbHttp01Responder:
         self._engine = runtime.engine.execution_options(**AUTOCOMMIT)
 
     async def present(self, token: str, key_authorization: str) -> None:
-        staged = _STAGED.get()
-        if staged is not None:
-            staged[token] = key_authorization
+        changes = _CHANGES.get()
+        if changes is not None:
+            changes.published[token] = key_authorization
             return
         stmt = token_upsert(self.runtime.engine.dialect.name, {token: key_authorization})
         async with self._autocommit() as connection:
             await connection.execute(stmt)
 
     async def cleanup(self, token: str) -> None:
-        staged = _STAGED.get()
-        if staged is not None:
-            staged.pop(token, None)
+        changes = _CHANGES.get()
+        if changes is not None:
+            changes.published.pop(token, None)
+            changes.removed.append(token)
+            return
         async with self._autocommit() as connection:
             await connection.execute(_DELETE, {"token": token})
 

@@ -11,14 +11,19 @@ from cryptography import x509
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.acme_state.store import token_upsert, tokens_with_checkpoint
+from app.acme_state.store import (
+    TokenChanges,
+    token_delete,
+    token_upsert,
+    tokens_with_checkpoint,
+)
 from app.catalog.products import Backend
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import AUTOCOMMIT, autocommit, utcnow
 from app.issuers.base import Checkpoint, IssuedCertificate, Issuer, IssueRequest, StepOutcome
 from app.jobs.handlers import JobContext, job_handler
-from app.jobs.service import JobResult, PermanentJobError
+from app.jobs.service import JobResult, PermanentJobError, with_outcome
 from app.lifecycle.renewal import on_certificate_issued
 from app.organizations.models import Organization
 from app.organizations.scm_access import scm_client_for
@@ -93,19 +98,19 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
         # same statement).
         connection = await session.connection(execution_options=AUTOCOMMIT)
         stmt = update(CERTIFICATES).where(CERTIFICATES.c.id == cert.id).values(backend_state=state)
-        if staged:
-            upsert = token_upsert(connection.dialect.name, staged)
+        if tokens.published:
+            upsert = token_upsert(connection.dialect.name, tokens.published)
             if connection.dialect.name == "postgresql":
                 stmt = stmt.add_cte(upsert.cte("published"))
             else:
                 await connection.execute(upsert)
         await connection.execute(stmt)
-        staged.clear()
+        tokens.published.clear()
         set_committed_value(cert, "backend_state", state)
         await session.commit()  # anything else pending (nothing, today), and the connection back
 
-    with tokens_with_checkpoint() as staged:
-        return await _issue_steps(ctx, cert, issuer, config, checkpoint, staged)
+    with tokens_with_checkpoint() as tokens:
+        return await _issue_steps(ctx, cert, issuer, config, checkpoint, tokens)
 
 
 async def _issue_steps(
@@ -114,7 +119,7 @@ async def _issue_steps(
     issuer: Issuer,
     config: dict[str, Any],
     checkpoint: Checkpoint,
-    staged: dict[str, str],
+    tokens: TokenChanges,
 ) -> JobResult:
     session = ctx.session
     started = time.monotonic()
@@ -132,11 +137,20 @@ async def _issue_steps(
             checkpoint=checkpoint,
         )
         result = await issuer.advance(request)
-        if staged:  # published without a checkpoint after it: never so today, but still served
+        if tokens.published or (tokens.removed and result.outcome is StepOutcome.PENDING):
+            # Published without a checkpoint after it (never so today, but still served), or
+            # removed by a step that goes on: done now.
             connection = await session.connection(execution_options=AUTOCOMMIT)
-            await connection.execute(token_upsert(connection.dialect.name, staged))
-            staged.clear()
+            if tokens.published:
+                await connection.execute(token_upsert(connection.dialect.name, tokens.published))
+            if tokens.removed:
+                await connection.execute(token_delete(tokens.removed))
+            tokens.published.clear()
+            tokens.removed.clear()
             await session.commit()
+        if tokens.removed:  # the order is over: the responses go with its outcome
+            with_outcome(session, token_delete(list(tokens.removed)))
+            tokens.removed.clear()
         cert.backend_state = result.state
         if result.detail and result.detail != cert.detail.get("backend"):
             cert.detail = {**cert.detail, "backend": result.detail}

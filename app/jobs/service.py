@@ -145,6 +145,17 @@ def backoff_seconds(failures: int, base: float = 2.0, cap: float = 600.0) -> flo
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, failures - 1)))
 
 
+# `session.info` key: data-changing statements (no RETURNING) the handler leaves for the
+# transaction that records its success, on PostgreSQL in the job's UPDATE statement; rolled back
+# with it when the execution was superseded, dropped when the handler failed.
+WITH_OUTCOME = "job_with_outcome"
+
+
+def with_outcome(session: AsyncSession, statement: Any) -> None:
+    """Run `statement` in the transaction that records the job's success (see WITH_OUTCOME)."""
+    session.info.setdefault(WITH_OUTCOME, []).append(statement)
+
+
 async def record_success(
     session: AsyncSession, job: Job, result: JobResult, worker: str | None, attempts: int
 ) -> bool:
@@ -171,19 +182,23 @@ async def record_success(
     # on the session's connection, without the ORM's bulk-update machinery around it.
     await session.flush()
     connection = await session.connection()
-    seq = (
-        await connection.execute(
-            update(jobs)
-            .where(
-                jobs.c.id == job.id,
-                jobs.c.state == JobState.RUNNING,
-                jobs.c.claimed_by == worker,
-                jobs.c.attempts == attempts,
-            )
-            .values(**values)
-            .returning(jobs.c.enqueue_seq)
+    stmt = (
+        update(jobs)
+        .where(
+            jobs.c.id == job.id,
+            jobs.c.state == JobState.RUNNING,
+            jobs.c.claimed_by == worker,
+            jobs.c.attempts == attempts,
         )
-    ).scalar_one_or_none()
+        .values(**values)
+        .returning(jobs.c.enqueue_seq)
+    )
+    for n, statement in enumerate(session.info.pop(WITH_OUTCOME, ())):
+        if connection.dialect.name == "postgresql":
+            stmt = stmt.add_cte(statement.cte(f"with_outcome_{n}"))
+        else:
+            await connection.execute(statement)
+    seq = (await connection.execute(stmt)).scalar_one_or_none()
     if seq is None:
         return False
     if run_at is not None:  # staged again, as stage_job does

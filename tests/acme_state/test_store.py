@@ -8,7 +8,12 @@ import uuid
 import httpx
 import pytest
 
-from app.acme_state.store import DbHttp01Responder, token_upsert, tokens_with_checkpoint
+from app.acme_state.store import (
+    DbHttp01Responder,
+    token_delete,
+    token_upsert,
+    tokens_with_checkpoint,
+)
 from app.db import AUTOCOMMIT
 from app.runtime import Runtime
 
@@ -28,31 +33,42 @@ async def test_present_serve_replace_and_clean_up(runtime: Runtime) -> None:
     await responder.cleanup(token)  # twice is fine
 
 
-async def test_tokens_staged_for_a_checkpoint_are_served_once_it_wrote_them(
+async def test_token_changes_left_to_the_job_are_made_by_its_statements(
     runtime: Runtime,
 ) -> None:
-    """Under `tokens_with_checkpoint` (the issue job), presenting only stages the token, in
-    this task and the tasks it starts; the caller's checkpoint writes them (`token_upsert`)
-    before the CA hears of them."""
+    """Under `tokens_with_checkpoint` (the issue job), presenting and removing only note the
+    change, in this task and the tasks it starts; the job makes them with its own statements
+    (`token_upsert` with its checkpoint, `token_delete` with its outcome)."""
     responder = DbHttp01Responder(runtime)
     first, second, dropped = (uuid.uuid4().hex for _ in range(3))
-    with tokens_with_checkpoint() as staged:
+
+    async def execute(statement: object) -> None:
+        async with runtime.engine.connect() as connection:
+            connection = await connection.execution_options(**AUTOCOMMIT)
+            await connection.execute(statement)  # type: ignore[call-overload]
+
+    with tokens_with_checkpoint() as changes:
         await asyncio.gather(
             responder.present(first, f"{first}.k"),
             responder.present(second, f"{second}.k"),
             responder.present(dropped, f"{dropped}.k"),
         )
         await responder.cleanup(dropped)
-        assert staged == {first: f"{first}.k", second: f"{second}.k"}
+        assert changes.published == {first: f"{first}.k", second: f"{second}.k"}
+        assert changes.removed == [dropped]
         assert await responder.lookup(first) is None
-        async with runtime.engine.connect() as connection:
-            connection = await connection.execution_options(**AUTOCOMMIT)
-            await connection.execute(token_upsert(connection.dialect.name, staged))
-    assert await responder.lookup(first) == f"{first}.k"
-    assert await responder.lookup(second) == f"{second}.k"
+        await execute(token_upsert(runtime.engine.dialect.name, changes.published))
+        assert await responder.lookup(first) == f"{first}.k"
+        assert await responder.lookup(second) == f"{second}.k"
+        await responder.cleanup(first)
+        assert await responder.lookup(first) == f"{first}.k"  # until the job removes it
+        await execute(token_delete(changes.removed))
+    assert await responder.lookup(first) is None
     assert await responder.lookup(dropped) is None
     await responder.present(dropped, f"{dropped}.k")  # outside: written at once, as before
     assert await responder.lookup(dropped) == f"{dropped}.k"
+    await responder.cleanup(dropped)
+    assert await responder.lookup(dropped) is None
 
 
 async def test_the_api_reads_a_token_once_per_validation(

@@ -11,6 +11,9 @@ a tenth.
 Only plain `redis://host:port/db` URLs (with an optional user and password) take the lane;
 anything else (TLS, a Unix socket) goes through redis-py, as does every command elsewhere.
 A lost connection fails the calls in flight (`ConnectionError`) and the next call reconnects.
+A Redis that does not answer within `TIMEOUT` (connecting, or a reply) fails the call the same
+way and the connection is dropped (its replies would be out of step): the rate limit lets the
+request through and the nudge is skipped, so a stalled Redis costs a request at most that long.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from app.runtime import Runtime
 
 Reply = Any
+TIMEOUT = 2.0  # seconds: a connection or a reply (the lane's commands take microseconds)
 
 
 class _Incomplete(Exception):
@@ -160,8 +164,13 @@ class RedisLane:
         """One command's reply; a Redis error reply is raised as redis-py raises it."""
         if not self._direct:
             return await self._fallback.execute_command(*args)
-        protocol = await self._connection()
-        reply = await protocol.send(pack(*args))
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                protocol = await self._connection()
+                reply = await protocol.send(pack(*args))
+        except TimeoutError:
+            self._forget()  # replies still owed would answer the next calls
+            raise RedisConnectionError(f"Redis did not answer within {TIMEOUT} s") from None
         if isinstance(reply, Exception):
             raise reply
         return reply

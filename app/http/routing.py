@@ -58,9 +58,33 @@ async def _principal(request: Request) -> Any:
     return await authenticate_request(request)
 
 
+_SCOPED: dict[Any, Any] = {}
+
+
+def _scope_check_leaf(dependant: Dependant) -> Dependant | None:
+    """`require_scopes(...)`'s check, solved as one leaf (it was a node over `authenticate`):
+    the principal, its scopes checked again (the guard checked them first)."""
+    needed = getattr(dependant.call, "required_scopes", None)
+    if needed is None:
+        return None
+    leaf = _SCOPED.get(dependant.call)
+    if leaf is None:
+
+        async def leaf(request: Request) -> Any:
+            principal = await authenticate_request(request)
+            ensure_scopes(principal, needed)
+            return principal
+
+        _SCOPED[dependant.call] = leaf
+    return dataclasses.replace(dependant, call=leaf, dependencies=[], request_param_name="request")
+
+
 def _without_auth_schemes(dependant: Dependant) -> Dependant:
     if dependant.call is authenticate:
         return dataclasses.replace(dependant, call=_principal, dependencies=[])
+    leaf = _scope_check_leaf(dependant)
+    if leaf is not None:
+        return leaf
     if not dependant.dependencies:
         return dependant
     return dataclasses.replace(

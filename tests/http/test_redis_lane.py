@@ -106,3 +106,39 @@ async def test_the_outbox_nudge_through_the_lane_keeps_one_entry() -> None:
         await redis.delete(queue + NUDGE_SUFFIX)
         await lane.aclose()
         await redis.aclose()
+
+
+async def test_a_redis_that_does_not_answer_fails_the_call_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stalled Redis (here a socket that accepts and never replies) must not hold a request:
+    the call fails after the lane's timeout, the nudge is skipped and the rate limit lets the
+    request through."""
+    from app import redis_lane
+    from app.outbox import nudge
+
+    monkeypatch.setattr(redis_lane, "TIMEOUT", 0.2)
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    redis = Redis.from_url(url)
+    lane = RedisLane(url, redis)
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(RedisConnectionError):
+            await lane.execute("PING")
+        await nudge(redis, "lane-test", lane)  # swallowed
+        assert asyncio.get_running_loop().time() - started < 2
+        assert len(held) == 2  # the stalled connection was dropped, the nudge opened another
+    finally:
+        await lane.aclose()
+        await redis.aclose()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()

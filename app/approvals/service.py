@@ -11,7 +11,7 @@ from app.approvals.models import Approval, ApprovalStatus
 from app.auth.principal import Principal
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
-from app.db import utcnow
+from app.db import new_row, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job
@@ -26,7 +26,8 @@ EXPIRE_JOB = "approval.expire"
 async def open_approval(
     session: AsyncSession, cert: Certificate, org: Organization, requested_by: str
 ) -> Approval:
-    approval = Approval(
+    approval = new_row(
+        Approval,
         tenant_id=cert.tenant_id,
         organization_id=org.id,
         certificate_id=cert.id,

@@ -19,7 +19,7 @@ from app.logs import configure_logging
 from app.models import import_all_models
 from app.openapi_schema import install_openapi
 from app.routers import include_routers
-from app.runtime import Runtime
+from app.runtime import Runtime, freeze_heap
 from app.settings import Settings
 from app.wiring import register_backends
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is None:
             app.state.runtime = Runtime.build(settings, database_pool=API_POOL)
             register_backends(app.state.runtime)
+            freeze_heap()
         else:
             app.state.runtime = runtime
         try:

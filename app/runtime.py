@@ -6,6 +6,7 @@ below reads global configuration.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,3 +79,14 @@ def webhook_client(egress: EgressPolicy, settings: Settings) -> httpx.AsyncClien
         timeout=httpx.Timeout(settings.webhooks.timeout_seconds),
         follow_redirects=False,
     )
+
+
+def freeze_heap() -> None:
+    """For a long-running process once it is set up (the API's lifespan, the worker's startup):
+    take every object alive now (modules, the app with its routes and schemas, the runtime:
+    some 200,000 here) out of the cyclic garbage collector's sight. They live as long as the
+    process, yet each full collection walked them all: about 180 ms of CPU with the event loop
+    stopped, every few thousand requests under load. Afterwards a full collection looks only at
+    what requests and jobs made. Reference counting still frees what is dropped."""
+    gc.collect()
+    gc.freeze()

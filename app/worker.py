@@ -26,7 +26,7 @@ from app.lifecycle.jobs import lifecycle_crons
 from app.logs import configure_logging
 from app.metrics.registry import start_worker_metrics_server
 from app.models import import_all_models
-from app.runtime import Runtime
+from app.runtime import Runtime, freeze_heap
 from app.settings import Settings
 from app.wiring import register_backends, register_job_handlers
 
@@ -57,6 +57,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         runtime = Runtime.build(settings, database_pool=WORKER_POOL)
         register_backends(runtime)
         ctx["runtime"] = runtime
+        freeze_heap()
         if settings.worker_metrics_port:
             start_worker_metrics_server(settings.worker_metrics_port, settings.worker_metrics_host)
         liveness = Liveness(runtime)

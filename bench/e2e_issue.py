@@ -14,7 +14,9 @@ bench/acme_issue.py) and its pebble-challtestsrv (every name is 127.0.0.1) serve
     database of its own, with a tenant whose organization is wired to pebble. `--count` DV
     orders (positivessl, a generated EC P-256 key each) go to POST /v1/certificates,
     `--concurrency` at once; the run ends when every certificate is `issued` (or `failed`),
-    read from the database every 100 ms.
+    read from the database every 100 ms;
+  * the reference once more after the broker (the API gives pebble's httpPort back): each broker
+    run is compared with the mean of the two, since the machine's speed may drift over a run.
 
 Printed: certs/s (first order to last issuance), the ratio to AcmeIssuer alone, and CPU seconds
 per certificate of the API, the workers, pebble, PostgreSQL and Redis (their whole process trees:
@@ -260,8 +262,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for worker in workers:
                 worker.stop()
                 processes.remove(worker)
+            figures[f"workers{count}"] = result
+        # The reference again, after the broker: the machine's speed may drift over a run, and
+        # each broker run is compared with the mean of the reference before and after it.
+        api.stop()
+        processes.remove(api)
+        http01 = await start_http01_server(InMemoryHttp01Responder(), port)
+        print("  reference again, ", end="", flush=True)
+        rate_after, cpu_after = await acme_issue.bench_issuer(
+            pebble, http01.responder, args.count, args.concurrency
+        )
+        figures["reference_after"] = {"rate": rate_after, "cpu": cpu_after}
+        rate, cpu = (rate + rate_after) / 2, (cpu + cpu_after) / 2
+        print(f"  reference, mean of both: {rate:.1f} certs/s, {cpu * 1000:.1f} ms CPU/cert")
+        for count in args.workers:
+            result = figures[f"workers{count}"]
             share = result["rate"] / rate
-            figures[f"workers{count}"] = {**result, "share": share}
+            result["share"] = share
             print(
                 f"  broker, {count} worker(s): {result['issued']} issued in"
                 f" {result['seconds']:.1f} s = {result['rate']:.1f} certs/s"

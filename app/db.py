@@ -91,8 +91,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         sync_engine: Engine = engine.sync_engine
         event.listen(sync_engine, "connect", _sqlite_pragmas)
         return engine
-    # Ten kept open (a shared server's connection slots are few), up to 30 under load.
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20, **kwargs}
+    # At most 30 connections, all kept once opened: with 10 kept plus 20 overflow, a burst of
+    # orders or a DV run had the API and the workers open and close connections without end (a
+    # PostgreSQL backend started for a handful of statements, asyncpg's statement cache lost
+    # with it; about 15 % of the API's samples at 64 concurrent orders). README: sizing
+    # max_connections.
+    options: dict[str, Any] = {"pool_size": 30, "max_overflow": 0, **kwargs}
     engine = create_async_engine(database_url, **options)
     _ping_after_idle(engine.sync_engine)
     return engine

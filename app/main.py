@@ -33,13 +33,6 @@ and send the access token as `Authorization: Bearer <token>`. Errors are
 """
 
 
-# At most 30 database connections, as app/db.py's default of 10 kept plus 20 overflow, but all
-# kept once opened (as the worker's): at 64 concurrent orders the overflow ones were opened and
-# closed without end (py-spy of the API: asyncpg's connect, SSL probe, close and statement
-# preparation on the fresh connections were about 15 % of its samples).
-API_POOL = {"pool_size": 30, "max_overflow": 0}
-
-
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or Settings()
     import_all_models()  # foreign keys resolve only with every table in the metadata
@@ -48,7 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_runtime = runtime is None
         if runtime is None:
-            app.state.runtime = Runtime.build(settings, database_pool=API_POOL)
+            app.state.runtime = Runtime.build(settings)
             register_backends(app.state.runtime)
             freeze_heap()
         else:

@@ -46,11 +46,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, *, database_pool: dict[str, Any] | None = None) -> Runtime:
-        """`database_pool`: the connection pool's options (pool_size, max_overflow), for a
-        server database (SQLite keeps its own pool)."""
-        pool = {} if settings.database_url.startswith("sqlite") else database_pool or {}
-        engine = create_engine(settings.database_url, **pool)
+    def build(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
         egress = EgressPolicy(settings.egress)
         return cls(
             settings=settings,

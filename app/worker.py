@@ -42,19 +42,12 @@ def _once_per_tick(crons: list[CronJob], interval_seconds: float) -> list[CronJo
     ]
 
 
-# The same 30 connections at most as the API's pool (app/db.py), all kept once opened: a DV burst
-# holds 20-30 at once, and the API's 10 kept plus 20 overflow had the worker open and close a
-# connection every few certificates (a PostgreSQL backend started for a handful of statements,
-# and asyncpg's statement cache lost with it).
-WORKER_POOL = {"pool_size": 30, "max_overflow": 0}
-
-
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq's Worker, for this configuration."""
     jobs = settings.jobs
 
     async def startup(ctx: dict[str, Any]) -> None:
-        runtime = Runtime.build(settings, database_pool=WORKER_POOL)
+        runtime = Runtime.build(settings)
         register_backends(runtime)
         ctx["runtime"] = runtime
         freeze_heap()

@@ -93,11 +93,6 @@ async def main(args: argparse.Namespace) -> None:
     from app.runtime import Runtime
     from app.wiring import register_job_handlers
 
-    try:
-        from app.worker import WORKER_POOL
-    except ImportError:
-        WORKER_POOL = None
-
     db = loadgen.PgDatabase()
     await db.create()
     try:
@@ -111,11 +106,7 @@ async def main(args: argparse.Namespace) -> None:
         setup = await e2e_issue.bootstrap(env, pebble)
         settings = loadgen.settings_from(env)
         register_job_handlers()
-        runtime = (
-            Runtime.build(settings, database_pool=WORKER_POOL)
-            if WORKER_POOL
-            else Runtime.build(settings)
-        )
+        runtime = Runtime.build(settings)
         runtime.issuers.register(StubAcme(DbHttp01Responder(runtime), _certificate()))
         app = create_app(settings, runtime)
         probe = await asyncpg.connect(db.dsn)

@@ -49,7 +49,7 @@ def emit(
         return record
     session.add(record)
     session.info.setdefault(_UNSENT, []).append(record)
-    expect_staging(session)
+    _expect_staging(session)
     return record
 
 
@@ -73,10 +73,10 @@ def on_flush(session: AsyncSession | Session, callback: Callable[[], None]) -> N
     """Run `callback` (which may `emit`) at the next flush, before subscriptions are looked up:
     for changes whose meaning is settled only after the call that reported them returns."""
     session.info.setdefault(_DEFERRED, []).append(callback)
-    expect_staging(session)
+    _expect_staging(session)
 
 
-def expect_staging(session: AsyncSession | Session) -> None:
+def _expect_staging(session: AsyncSession | Session) -> None:
     # Deliveries are staged during the commit's flush, after the request or job has checked
     # whether to nudge the relay; a needless nudge costs less than a second of latency.
     session.info[STAGED_FLAG] = True

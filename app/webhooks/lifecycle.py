@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, object_session
 
 from app.certificates.models import CertificateStatus
 from app.domains.models import DomainStatus
-from app.webhooks.events import emit, expect_staging, on_flush, settled_unsubscribed
+from app.webhooks.events import emit, on_flush, settled_unsubscribed
 from app.webhooks.models import EventType
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ def certificate_changed(session: AsyncSession, cert: Certificate, change: Certif
     which events it means is decided at flush, because the request's first change is marked
     (`from_status = None`) by its caller after `transition()` returns."""
     if settled_unsubscribed(session, cert.tenant_id):
-        # Whatever the events, emit would drop them (no subscription): nothing to prepare.
-        expect_staging(session)
-        return
+        return  # whatever the events, emit would drop them (no subscription): nothing to prepare
     data = {
         "certificate": certificate_data(cert),
         "from_status": change.from_status,

@@ -18,7 +18,8 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, new_row, utcnow
+from app.db import UTCDateTime, utcnow
+from app.db_rows import new_row
 from app.jobs.models import Job, JobState
 from app.redis_lane import RedisLane
 

@@ -11,7 +11,8 @@ from app.approvals.models import Approval, ApprovalStatus
 from app.auth.principal import Principal
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
-from app.db import new_row, utcnow
+from app.db import utcnow
+from app.db_rows import new_row
 from app.errors import Conflict, Forbidden, NotFound
 from app.http.pages import DEFAULT_LIMIT, keyset_page
 from app.jobs.service import enqueue_job

@@ -28,7 +28,7 @@ from app.audit.redaction import redact
 from app.audit.targets import AuditTarget, target_for
 from app.auth.dependencies import CurrentPrincipal
 from app.auth.principal import Principal
-from app.db import insert_last, new_row
+from app.db_rows import insert_last, new_row
 from app.deps import DbSession, RuntimeDep
 from app.errors import AppError
 from app.logs import request_id_var

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import db
+from app import db_rows
 from app.approvals.models import Approval
 from app.auth.principal import Principal
 from app.catalog import policy
@@ -37,7 +37,8 @@ from app.certificates.service import transition
 from app.crypto.csr import CsrError, ParsedCsr, build_csr, parse_csr
 from app.crypto.keys import generate_key, private_key_pem
 from app.crypto.secretbox import SecretBox
-from app.db import insert_now, new_id, new_row
+from app.db import new_id
+from app.db_rows import insert_now, new_row
 from app.dns.tenant_slots import tenant_slots
 from app.domains.service import start_validation_for_order, unvalidated_names
 from app.errors import Unprocessable
@@ -201,7 +202,7 @@ async def request_certificate(
     Idempotency-Key replayed an earlier order).
 
     `insert_later=True` leaves the order's rows to the session's next statement (see
-    app.db.insert_later), for a caller that writes one more row and touches the returned
+    app.db_rows.insert_later), for a caller that writes one more row and touches the returned
     objects no more (the API, whose audit row shares the statement)."""
     cert_id = new_id()
     digest = request_hash(body) if idempotency_key else ""
@@ -221,7 +222,7 @@ async def request_certificate(
     # Read outside a transaction so far (db.reads_alone)? Only if the order's rows will be its
     # one write: no domain validation to start, no webhook deliveries to stage.
     if plan.needs_validation or not settle_unsubscribed(session, principal.tenant_id):
-        await db.need_transaction(session)
+        await db_rows.need_transaction(session)
     cert = new_row(
         Certificate,
         id=cert_id,
@@ -287,7 +288,7 @@ async def request_certificate(
     # one statement); what else the request adds (webhook events, the audit row) flushes later.
     rows = [row for row in session.new if isinstance(row, ORDER_ROWS)]
     if insert_later:
-        db.insert_later(session, rows)
+        db_rows.insert_later(session, rows)
     else:
         await insert_now(session, rows)
     return cert, True

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
-from app import db
+from app import db_rows
 from app.auth.dependencies import require_scopes
 from app.auth.principal import Scope
 from app.certificates import ordering, service
@@ -71,7 +71,7 @@ async def create_certificate(
     # PostgreSQL, and the checks' reads before it outside a transaction when that statement is
     # all the order writes (an Idempotency-Key claims its key first).
     if idempotency_key is None:
-        await db.reads_alone(session)
+        await db_rows.reads_alone(session)
     cert, _created = await ordering.request_certificate(
         session, runtime, caller, body, idempotency_key, insert_later=True
     )

@@ -16,7 +16,8 @@ from app.certificates.models import (
     CertificateStatus,
     labels_text,
 )
-from app.db import new_row, utcnow
+from app.db import utcnow
+from app.db_rows import new_row
 from app.errors import NotFound
 from app.http.cursors import decode_cursor, encode_cursor
 from app.http.pages import keyset_page

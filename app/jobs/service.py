@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import new_row, utcnow
+from app.db import utcnow
+from app.db_rows import new_row
 from app.errors import NotFound
 from app.jobs.models import ACTIVE_STATES, Job, JobState
 from app.outbox import OutboxMessage, add_message, stage_job

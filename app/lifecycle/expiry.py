@@ -15,11 +15,12 @@ import logging
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.certificates.models import Certificate, CertificateEvent, CertificateStatus
 from app.db import new_id
+from app.db_rows import bind_converter, insert_batch
 from app.lifecycle import windows
 from app.lifecycle.models import Alert, AlertKind, AlertSeverity, AlertStatus
 from app.metrics.registry import record_alert
@@ -110,7 +111,7 @@ async def check_expiry(
         for cert, threshold in fired
         if threshold is not None
     ]
-    inserted = await _insert_alerts(session, alerts, postgres)
+    inserted = await _insert_alerts(session, alerts)
     wanted = await _wanted_events(session, {cert.tenant_id for cert, _ in fired})
     # The webhook payload's columns, read only for the certificates an event goes out for (and
     # before `_expire`: the payload shows the certificate as the check found it).
@@ -125,7 +126,7 @@ async def check_expiry(
     )
     expired = [cert for cert, threshold in fired if threshold == windows.EXPIRED]
     if expired:  # the claim set their status; their events
-        await _record_expiry(session, expired, now, postgres)
+        await _record_expiry(session, expired, now)
     fired_by_severity: Counter[str] = Counter()
     for row in alerts:
         if row["id"] not in inserted:
@@ -200,7 +201,7 @@ async def _claim(
         )
     else:
         dialect = session.bind.dialect  # type: ignore[union-attr]
-        stored = _converter(Certificate.__table__.c.next_alert_at, dialect)  # type: ignore[attr-defined]
+        stored = bind_converter(Certificate.__table__.c.next_alert_at, dialect)  # type: ignore[attr-defined]
         assert stored is not None
         moves = json.dumps(
             [
@@ -310,28 +311,23 @@ def _alert_row(
     }
 
 
-async def _insert_alerts(
-    session: AsyncSession, rows: list[dict[str, Any]], postgres: bool
-) -> set[str]:
+async def _insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
     """Insert `rows`, skipping any crossing alerted already (the unique constraint decides, so
     racing checks cannot both fire); the ids actually inserted."""
-    result = await _insert_batch(
+    result = await insert_batch(
         session,
         Alert.__table__,  # type: ignore[attr-defined]
         rows,
-        postgres,
         " ON CONFLICT (certificate_id, kind, threshold) DO NOTHING RETURNING id",
     )
     return set(result.scalars())
 
 
-async def _record_expiry(
-    session: AsyncSession, certs: list[Any], now: dt.datetime, postgres: bool
-) -> None:
+async def _record_expiry(session: AsyncSession, certs: list[Any], now: dt.datetime) -> None:
     """What `transition(..., EXPIRED)` records besides the status (set by the claim): one event
     each (an expiry means no webhook event of its own; the alert's `certificate.expired` is
     it)."""
-    await _insert_batch(
+    await insert_batch(
         session,
         CertificateEvent.__table__,  # type: ignore[attr-defined]
         [
@@ -347,57 +343,7 @@ async def _record_expiry(
             }
             for cert in certs
         ],
-        postgres,
     )
-
-
-async def _insert_batch(
-    session: AsyncSession, table: Table, rows: list[dict[str, Any]], postgres: bool, tail: str = ""
-) -> Any:
-    """INSERT `rows` (dicts with the same keys) into `table` as one statement whose text depends
-    only on the table, the columns and `tail` (ON CONFLICT, RETURNING), so it is prepared once:
-    the batch travels as one array per column on PostgreSQL (`unnest`) and as one JSON document
-    on SQLite (`json_each`), each value already converted by its column's type."""
-    names = tuple(rows[0])
-    dialect = session.bind.dialect  # type: ignore[union-attr]
-    converters = [_converter(table.c[name], dialect) for name in names]
-    columns = [
-        [row[name] if convert is None else convert(row[name]) for row in rows]
-        for name, convert in zip(names, converters, strict=True)
-    ]
-    if postgres:
-        params = {f"c{i}": values for i, values in enumerate(columns)}
-    else:
-        params = {"rows": json.dumps(list(zip(*columns, strict=True)))}
-    return await session.execute(_batch_statement(table, names, dialect, tail), params)
-
-
-_BATCH_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-
-
-def _batch_statement(table: Table, names: tuple[str, ...], dialect: Any, tail: str) -> Any:
-    key = (table.name, names, dialect.name, tail)
-    statement = _BATCH_STATEMENTS.get(key)
-    if statement is None:
-        # Every name is a column of `table` (looked up by the caller): no text from a request.
-        into = f"INSERT INTO {table.name} ({', '.join(names)})"
-        if dialect.name == "postgresql":
-            arrays = ", ".join(
-                f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
-                for i, name in enumerate(names)
-            )
-            sql = f"{into} SELECT * FROM unnest({arrays}){tail}"  # noqa: S608
-        else:
-            values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
-            # `WHERE true` tells SQLite's parser that the ON CONFLICT belongs to the INSERT.
-            sql = f"{into} SELECT {values} FROM json_each(:rows) WHERE true{tail}"  # noqa: S608
-        statement = _BATCH_STATEMENTS[key] = text(sql)
-    return statement
-
-
-def _converter(column: Any, dialect: Any) -> Any:
-    """The column type's own conversion of a Python value to what the driver is given."""
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 async def _wanted_events(session: AsyncSession, tenants: set[str]) -> dict[str, set[str]]:

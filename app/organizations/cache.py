@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
-from app.db import new_row
+from app.db_rows import new_row
 from app.errors import NotFound
 from app.organizations.models import Organization
 from app.organizations.service import get_organization

@@ -18,7 +18,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.db import new_row
+from app.db_rows import new_row
 from app.jobs.models import Job
 from app.outbox import STAGED_FLAG, stage_job
 from app.webhooks import unsubscribed
@@ -153,7 +153,7 @@ def _stage_deliveries(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _decide_before_commit(session: Session) -> None:
-    # A change whose rows were inserted outside the unit of work (app.db.insert_now) may leave
+    # A change whose rows were inserted outside the unit of work (app.db_rows.insert_now) may leave
     # nothing for the commit to flush: its events are decided here, and the commit's flush,
     # which now has them to insert, stages their deliveries.
     decide_now(session)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from app.db import insert_now
+from app.db_rows import insert_now
 from app.jobs.models import Job, JobState
 from app.outbox import OutboxMessage
 from app.runtime import Runtime

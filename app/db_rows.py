@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import SQLModel
@@ -377,3 +377,14 @@ def bind_converter(column: Any, dialect: Any) -> Any:
     """The column type's own conversion of a Python value to what the driver is given."""
     return column.type.dialect_impl(dialect).bind_processor(dialect)
 
+
+async def execute_with(connection: AsyncConnection, statement: Any, before: Sequence[Any]) -> Any:
+    """Execute `statement` together with the data-changing statements `before` (without
+    RETURNING): on PostgreSQL as CTEs of it, one statement and one round trip (each CTE runs in
+    full whatever `statement` matches); elsewhere each of them first. Its result."""
+    for n, extra in enumerate(before):
+        if connection.dialect.name == "postgresql":
+            statement = statement.add_cte(extra.cte(f"with_{n}"))
+        else:
+            await connection.execute(extra)
+    return await connection.execute(statement)

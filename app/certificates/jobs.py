@@ -21,6 +21,7 @@ from app.catalog.products import Backend
 from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import transition
 from app.db import AUTOCOMMIT, autocommit, utcnow
+from app.db_rows import execute_with
 from app.issuers.base import Checkpoint, IssuedCertificate, Issuer, IssueRequest, StepOutcome
 from app.jobs.handlers import JobContext, job_handler
 from app.jobs.service import JobResult, PermanentJobError, with_outcome
@@ -98,13 +99,10 @@ async def issue_certificate(ctx: JobContext) -> JobResult:
         # same statement).
         connection = await session.connection(execution_options=AUTOCOMMIT)
         stmt = update(CERTIFICATES).where(CERTIFICATES.c.id == cert.id).values(backend_state=state)
-        if tokens.published:
-            upsert = token_upsert(connection.dialect.name, tokens.published)
-            if connection.dialect.name == "postgresql":
-                stmt = stmt.add_cte(upsert.cte("published"))
-            else:
-                await connection.execute(upsert)
-        await connection.execute(stmt)
+        published = (
+            [token_upsert(connection.dialect.name, tokens.published)] if tokens.published else []
+        )
+        await execute_with(connection, stmt, published)
         tokens.published.clear()
         set_committed_value(cert, "backend_state", state)
         await session.commit()  # anything else pending (nothing, today), and the connection back

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.db_rows import new_row
+from app.db_rows import execute_with, new_row
 from app.errors import NotFound
 from app.jobs.models import ACTIVE_STATES, Job, JobState
 from app.outbox import OutboxMessage, add_message, stage_job
@@ -194,12 +194,8 @@ async def record_success(
         .values(**values)
         .returning(jobs.c.enqueue_seq)
     )
-    for n, statement in enumerate(session.info.pop(WITH_OUTCOME, ())):
-        if connection.dialect.name == "postgresql":
-            stmt = stmt.add_cte(statement.cte(f"with_outcome_{n}"))
-        else:
-            await connection.execute(statement)
-    seq = (await connection.execute(stmt)).scalar_one_or_none()
+    result = await execute_with(connection, stmt, session.info.pop(WITH_OUTCOME, ()))
+    seq = result.scalar_one_or_none()
     if seq is None:
         return False
     if run_at is not None:  # staged again, as stage_job does

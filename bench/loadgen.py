@@ -215,6 +215,19 @@ async def wait_http(url: str, process: Process, within: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not answer within {within:.0f} s")
 
 
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds so far of what shares the machine with the server under test: PostgreSQL,
+    Redis, this load generator, and the machine's idle time (summed over its cores)."""
+    mine = os.times()
+    idle = Path("/proc/stat").read_text().split("\n", 1)[0].split()[4:6]  # idle, iowait
+    return {
+        "PG": service_cpu("postgres"),
+        "Redis": service_cpu("redis-server"),
+        "client": mine.user + mine.system,
+        "idle": sum(int(ticks) for ticks in idle) / os.sysconf("SC_CLK_TCK"),
+    }
+
+
 @dataclass
 class LoadResult:
     concurrency: int
@@ -222,6 +235,25 @@ class LoadResult:
     latencies: list[float]
     errors: dict[int, int]
     cpu: float = 0.0  # CPU seconds of the server under test over the run
+    # CPU seconds over the run of the rest of the machine (machine_cpu's keys)
+    others: dict[str, float] = field(default_factory=dict)
+
+    def busy(self) -> float:
+        """The share of the machine's cores busy over the run."""
+        cores = os.cpu_count() or 1
+        return 1 - self.others.get("idle", 0.0) / (self.seconds * cores) if self.seconds else 0.0
+
+    def side_line(self) -> str:
+        """Per request: the CPU PostgreSQL, Redis and the load generator spent beside the
+        server, and how busy the machine was (near 100 %: the cores bound the rate)."""
+        if not self.count or not self.others:
+            return ""
+        spent = ", ".join(
+            f"{name} {seconds / self.count * 1000:.1f}"
+            for name, seconds in self.others.items()
+            if name != "idle"
+        )
+        return f"{spent} ms/req; machine {self.busy():.0%} busy"
 
     @property
     def count(self) -> int:
@@ -323,6 +355,7 @@ async def closed_loop(
     measure_from = start + warmup
     stop_at = measure_from + seconds
     cpu_start: list[float] = []
+    others_start: list[dict[str, float]] = []
 
     async def caller() -> None:
         connection = HttpConnection(base)
@@ -331,8 +364,10 @@ async def closed_loop(
                 sent = time.perf_counter()
                 if sent >= stop_at:
                     return
-                if sent >= measure_from and not cpu_start and cpu_of is not None:
-                    cpu_start.append(cpu_of())
+                if sent >= measure_from and not others_start:
+                    others_start.append(machine_cpu())
+                    if cpu_of is not None:
+                        cpu_start.append(cpu_of())
                 try:
                     response = await make_request(connection, next(counter))
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:  # status 0
@@ -352,7 +387,12 @@ async def closed_loop(
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     elapsed = time.perf_counter() - measure_from
     cpu = (cpu_of() - cpu_start[0]) if cpu_of is not None and cpu_start else 0.0
-    return LoadResult(concurrency, elapsed, latencies, errors, cpu)
+    others = (
+        {name: seconds - others_start[0][name] for name, seconds in machine_cpu().items()}
+        if others_start
+        else {}
+    )
+    return LoadResult(concurrency, elapsed, latencies, errors, cpu, others)
 
 
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

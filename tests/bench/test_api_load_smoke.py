@@ -21,5 +21,6 @@ async def test_runs_tiny(capsys) -> None:
             cell = figures[f"{level}x{concurrency}"]
             assert cell["rate"] > 0 and cell["floor_rate"] > 0, (level, concurrency, out)
             assert not cell["errors"] and not cell["floor_errors"], (level, concurrency, out)
+    assert "ms/req; machine" in out  # PostgreSQL's, Redis's, the client's CPU and the cores' use
     assert "approval 1" in out  # the EV order waits for its approver, in the floor too
     assert figures["list_first"] > 0

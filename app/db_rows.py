@@ -270,10 +270,9 @@ def _compiled_insert(table: Table, dialect: Dialect, keys: tuple[str, ...]) -> _
             dialect=dialect, column_keys=list(keys), for_executemany=True
         )
         assert compiled.positiontup is not None, "a positional paramstyle (asyncpg, sqlite)"
-        types = {column.key: column.type.dialect_impl(dialect) for column in table.columns}
         found = _CompiledInsert(
             compiled.string,
-            tuple((key, types[key].bind_processor(dialect)) for key in compiled.positiontup),
+            tuple((key, bind_converter(table.c[key], dialect)) for key in compiled.positiontup),
         )
         _COMPILED_INSERTS[(table, dialect.name, keys)] = found
     return found

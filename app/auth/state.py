@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.auth.external import ExternalIdps
 from app.auth.keyring import KeyRing
 from app.auth.status_cache import StatusCache
+from app.auth.verified import VerifiedTokens
 from app.runtime import Runtime
 
 _EXTRAS_KEY = "auth"
@@ -17,6 +18,7 @@ class AuthState:
     keyring: KeyRing
     idps: ExternalIdps
     status: StatusCache
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
 
 
 def auth_state(runtime: Runtime) -> AuthState:

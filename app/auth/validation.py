@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Any
 
 from joserfc import jws
@@ -23,57 +22,13 @@ from app.errors import Unauthorized
 from app.runtime import Runtime
 
 MAX_TOKEN_LENGTH = 8192
-# A broker token whose signature and claims verified is remembered (by its SHA-256) for at most
-# this long and never past its `exp`, so a repeat skips the ES256 verification and the claims
-# checks. Each repeat still asks the signing key ring (a key expired or gone refuses the token)
-# and the client's and tenant's status cache, exactly as a first use does.
-VERIFIED_TTL = 10.0
-MAX_VERIFIED = 10_000
-_clock = time.time  # wall clock, as `exp` is
-
-
-class VerifiedTokens:
-    """Per process: SHA-256 of a verified broker token → (kid, principal, good until)."""
-
-    def __init__(self) -> None:
-        self._entries: dict[bytes, tuple[str, Principal, float]] = {}
-
-    def get(self, digest: bytes) -> tuple[str, Principal] | None:
-        hit = self._entries.get(digest)
-        if hit is None:
-            return None
-        if _clock() >= hit[2]:
-            del self._entries[digest]
-            return None
-        return hit[0], hit[1]
-
-    def put(self, digest: bytes, kid: str, principal: Principal, expires: Any) -> None:
-        now = _clock()
-        if not isinstance(expires, int | float) or expires <= now:
-            return
-        if len(self._entries) >= MAX_VERIFIED:
-            self._entries.clear()  # crude bound, as the status cache: a miss only re-verifies
-        self._entries[digest] = (kid, principal, min(expires, now + VERIFIED_TTL))
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-_VERIFIED_KEY = "auth.verified_tokens"
-
-
-def verified_tokens(runtime: Runtime) -> VerifiedTokens:
-    found = runtime.extras.get(_VERIFIED_KEY)
-    if found is None:
-        found = runtime.extras[_VERIFIED_KEY] = VerifiedTokens()
-    return found
 
 
 async def principal_from_token(token: str, runtime: Runtime) -> Principal:
     if len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("the token is malformed")
     digest = hashlib.sha256(token.encode()).digest()
-    known = verified_tokens(runtime).get(digest)
+    known = auth_state(runtime).verified.get(digest)
     if known is not None:
         return await _still_valid(*known, runtime)
     header, claims = _peek(token)
@@ -137,7 +92,7 @@ async def _own_token(
         token_id=claims.get("jti"),
     )
     await _active_client(client_id, tenant_id, runtime)
-    verified_tokens(runtime).put(digest, kid, principal, claims.get("exp"))
+    auth_state(runtime).verified.put(digest, kid, principal, claims.get("exp"))
     return principal
 
 

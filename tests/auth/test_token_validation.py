@@ -286,6 +286,7 @@ async def test_a_verified_token_is_remembered_until_its_exp_at_most(
     runtime: Runtime, api: httpx.AsyncClient, actor: Actor, monkeypatch: pytest.MonkeyPatch
 ):
     from app.auth import validation
+    from app.auth import verified as verified_module
 
     verified: list[str] = []
     real_verify = validation.verify_jwt
@@ -304,7 +305,7 @@ async def test_a_verified_token_is_remembered_until_its_exp_at_most(
     # Verified once each: the repeats are answered from the process's memory ...
     assert verified.count(short) == 1 and verified.count(actor.token) <= 1
     # ... but never past the token's own exp (then the full check says it expired, with leeway).
-    monkeypatch.setattr(validation, "_clock", lambda: now + 3.0)
+    monkeypatch.setattr(verified_module, "_clock", lambda: now + 3.0)
     assert (await call(api, short)).status_code == 200
     assert verified.count(short) == 2
     # A remembered token is refused as soon as its client is: the status is asked every time.

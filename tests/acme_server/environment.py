@@ -10,7 +10,6 @@ is database-wide) and this worker never takes theirs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,10 +27,10 @@ from app.models import import_all_models
 from app.runtime import Runtime
 from app.settings import Settings
 from app.wiring import register_backends
-from app.worker import build_worker
 from tests.auth.factories import TENANT_SCOPES, fetch_token, new_client, new_tenant
 from tests.fixtures.acme_servers import ChallTestSrv, PebbleServer, free_port
 from tests.fixtures.app import SESSION_TAG, create_pg_database, drop_pg_database, make_settings
+from tests.in_process_worker import in_process_worker
 
 
 @dataclass
@@ -112,12 +111,10 @@ async def acme_environment(
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
-    worker = build_worker(settings, handle_signals=False, poll_delay=0.05)
-    working = asyncio.create_task(worker.async_run())
     # Pebble validates the broker's own upstream HTTP-01 at the broker's API port.
     pebble = start_pebble(port)
 
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with in_process_worker(settings), httpx.AsyncClient(base_url=url, timeout=30) as http:
         tenant = await new_tenant(runtime, "acme")
         roles = {
             "requester": [s for s in TENANT_SCOPES if s != "approvals:write"],
@@ -144,10 +141,6 @@ async def acme_environment(
             ids,
         )
 
-    working.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await working
-    await worker.close()
     server.should_exit = True
     await serving
     await runtime.close()

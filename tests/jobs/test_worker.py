@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import datetime as dt
 import random
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from app.webhooks.events import emit
 from app.webhooks.models import EventType
 from app.worker import build_worker
 from tests.fixtures.app import make_settings
+from tests.in_process_worker import in_process_worker
 
 EXECUTIONS: collections.Counter[str] = collections.Counter()
 
@@ -86,19 +86,6 @@ async def isolated(database_url: str) -> AsyncIterator[tuple[Settings, Runtime]]
     await runtime.close()
 
 
-@contextlib.asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[None]:
-    worker = build_worker(settings, handle_signals=False, poll_delay=0.05)
-    task = asyncio.create_task(worker.async_run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await worker.close()
-
-
 async def stage(runtime: Runtime, kind: str, count: int = 1, **kwargs: object) -> list[str]:
     ids = []
     async with session_scope(runtime.sessions) as session:
@@ -126,7 +113,7 @@ async def wait_for_states(
 async def test_staged_jobs_run_once(isolated: tuple[Settings, Runtime]) -> None:
     settings, runtime = isolated
     ids = await stage(runtime, "test.record", 20)
-    async with running_worker(settings):
+    async with in_process_worker(settings):
         jobs = await wait_for_states(runtime, ids)
     assert all(job.state == JobState.SUCCEEDED for job in jobs.values())
     assert [EXECUTIONS[i] for i in ids] == [1] * 20
@@ -139,7 +126,7 @@ async def test_work_survives_a_redis_flush(isolated: tuple[Settings, Runtime]) -
     redis = Redis.from_url(settings.redis_url)
     run_at = utcnow() + dt.timedelta(seconds=1.5)
     ids = await stage(runtime, "test.record", 10, run_at=run_at)
-    async with running_worker(settings):
+    async with in_process_worker(settings):
         deadline = asyncio.get_running_loop().time() + 10
         while True:  # wait until the relay has handed all of them to Redis
             async with runtime.sessions() as session:
@@ -165,7 +152,7 @@ async def test_flush_after_relay_before_run(isolated: tuple[Settings, Runtime]) 
         assert {(await session.get(Job, i)).state for i in ids} == {JobState.QUEUED}  # type: ignore[union-attr]
     await redis.flushdb()  # every queued entry is gone
     await pool.aclose()
-    async with running_worker(settings):
+    async with in_process_worker(settings):
         jobs = await wait_for_states(runtime, ids, timeout=30)
     await redis.aclose()
     assert all(job.state == JobState.SUCCEEDED for job in jobs.values())
@@ -188,7 +175,7 @@ async def test_progress_failure_and_retry(isolated: tuple[Settings, Runtime]) ->
     progress = await stage(runtime, "test.progress")
     flaky = await stage(runtime, "test.flaky")
     refused = await stage(runtime, "test.refused")
-    async with running_worker(settings):
+    async with in_process_worker(settings):
         jobs = await wait_for_states(runtime, progress + flaky + refused, timeout=30)
     assert jobs[progress[0]].state == JobState.SUCCEEDED
     assert jobs[progress[0]].attempts == 3
